@@ -18,7 +18,8 @@ clean_check() { nbdev_clean && unchanged nbs/; }
 step "nbdev_export leaves tunebook/ unchanged" export_check
 step "nbdev_clean leaves nbs/ unchanged" clean_check
 step "README.md agrees with nbs/index.ipynb" python tools/make_readme.py --check
-step "nbdev_test (every notebook)" nbdev_test --n_workers 2 --timing
+nbtest() { OMP_NUM_THREADS=1 nbdev_test --n_workers 2 --timing; }  # 2 notebooks at a time, one thread each: no oversubscription
+step "nbdev_test (every notebook)" nbtest
 step "pytest tests/" python -m pytest tests/ -q -rs
 echo; echo "=== summary"
 fails=0

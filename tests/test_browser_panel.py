@@ -1,0 +1,167 @@
+"""Real-browser test of the training panel (tunebook.widgets.TrainingPanel).
+
+Starts JupyterLab on 127.0.0.1 (free port, token, throw-away config/data/runtime/settings dirs), drives Debian's
+Chromium through Playwright for Python, runs tests/notebooks/panel_demo.ipynb, presses Start, waits until the chart
+image and the progress bar change, runs a cell while the model trains, presses Stop, checks that the step count
+stops growing and that the kernel still answers a new cell. Screenshots go to artifacts/browser_panel/.
+Skipped (with the reason) only when /usr/bin/chromium or playwright is missing. Never runs `playwright install`.
+"""
+import os, re, sys, json, time, shutil, signal, socket, subprocess, urllib.request
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT/'tests'/'notebooks'/'panel_demo.ipynb'
+SHOTS = ROOT/'artifacts'/'browser_panel'
+CHROMIUM = '/usr/bin/chromium'
+ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run']
+TOKEN = 'tunebook-browser-test'
+
+if not os.path.exists(CHROMIUM): pytest.skip(f"{CHROMIUM} is missing (install Debian's chromium: apt-get install -y chromium)", allow_module_level=True)
+sync_api = pytest.importorskip('playwright.sync_api', reason="playwright for Python is not installed (pip install playwright; never `playwright install`)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def get_json(url, method='GET'):
+    req = urllib.request.Request(url, method=method, headers={'Authorization': f'token {TOKEN}'})
+    with urllib.request.urlopen(req, timeout=10) as r: return json.loads(r.read() or b'null')
+
+def wait_ready(base, proc, timeout=120):
+    "Poll the server's status API until it answers."
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None: raise RuntimeError(f"jupyter lab exited with code {proc.returncode}")
+        try: return get_json(f'{base}/api/status')
+        except OSError: time.sleep(0.5)
+    raise TimeoutError(f"jupyter lab did not answer within {timeout} s")
+
+def stop_server(proc, base):
+    "Shut the kernels down through the API, then end the server's process group and anything left under it."
+    import psutil
+    try:
+        for k in get_json(f'{base}/api/kernels'): get_json(f"{base}/api/kernels/{k['id']}", 'DELETE')
+    except Exception: pass
+    try: kids = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error: kids = []
+    try: os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError: pass
+    try: proc.wait(20)
+    except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL); proc.wait(10)
+    for k in kids:
+        try: k.kill()
+        except psutil.Error: pass
+
+
+@pytest.fixture
+def lab(tmp_path):
+    "A JupyterLab server on a free port, with everything it writes under tmp_path; yields (base url, notebook name)."
+    root = tmp_path/'root'; root.mkdir()
+    shutil.copy(DEMO, root/DEMO.name)
+    dirs = {k: tmp_path/v for k, v in dict(JUPYTER_CONFIG_DIR='config', JUPYTER_DATA_DIR='data', JUPYTER_RUNTIME_DIR='runtime',
+                                           IPYTHONDIR='ipython', JUPYTERLAB_SETTINGS_DIR='settings', JUPYTERLAB_WORKSPACES_DIR='workspaces').items()}
+    env = os.environ | {k: str(v) for k, v in dirs.items()} | dict(HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1', MPLBACKEND='Agg')
+    port = free_port()
+    cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', '--ServerApp.open_browser=False', '--ServerApp.ip=127.0.0.1',
+           f'--ServerApp.port={port}', '--ServerApp.port_retries=0', f'--IdentityProvider.token={TOKEN}', f'--ServerApp.root_dir={root}',
+           '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate', '--LabApp.news_url=None']
+    if hasattr(os, 'geteuid') and os.geteuid() == 0: cmd.append('--allow-root')
+    log = open(tmp_path/'lab.log', 'wb')
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f'http://127.0.0.1:{port}'
+    try:
+        wait_ready(base, proc)
+        yield base, DEMO.name
+    finally:
+        stop_server(proc, base)
+        log.close()
+        shutil.copy(tmp_path/'lab.log', SHOTS/'lab.log') if SHOTS.exists() else None
+
+
+@pytest.fixture
+def page():
+    "A Chromium page (Debian's chromium, headless)."
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            pg = browser.new_page(viewport={'width': 1280, 'height': 1400})
+            pg.set_default_timeout(60_000)
+            yield pg
+        finally: browser.close()
+
+
+def js(page, expr): return page.evaluate(f"() => {{ {expr} }}")
+def chart_src(page): return js(page, "const e = document.querySelector('img.tb-chart'); return e ? e.src : null;")
+def progress_width(page): return js(page, "const e = document.querySelector('.tb-progress .progress-bar'); return e ? e.style.width : null;")
+def steps_shown(page) -> int:
+    txt = page.locator('.tb-progress-text').inner_text()
+    return int(re.match(r'\s*(\d+)/', txt).group(1))
+def status(page) -> str: return page.locator('.tb-status').inner_text()
+
+def accept_kernel_dialog(page, wait_s=15):
+    "JupyterLab may ask which kernel to start: accept the default (python3)."
+    dialog = page.locator('.jp-Dialog')
+    try: dialog.wait_for(state='visible', timeout=wait_s * 1000)
+    except sync_api.TimeoutError: return
+    dialog.locator('.jp-mod-accept').click()
+    dialog.wait_for(state='hidden')
+
+def run_in_last_cell(page, code, expect, timeout=60_000):
+    "Type `code` into the notebook's last cell, run it, and wait until that cell's output is `expect`."
+    cell = page.locator('.jp-Notebook .jp-Cell').last
+    cell.locator('.jp-InputArea-editor').click()
+    page.keyboard.type(code)
+    page.keyboard.press('Shift+Enter')
+    out = page.locator('.jp-Notebook .jp-Cell').nth(page.locator('.jp-Notebook .jp-Cell').count() - 2)  # a new empty cell follows
+    sync_api.expect(out.locator('.jp-OutputArea-output')).to_have_text(expect, timeout=timeout)
+
+
+def test_panel_in_jupyterlab(lab, page):
+    try: check_panel(page, *lab)
+    except BaseException:
+        page.screenshot(path=SHOTS/'failure.png', full_page=True)  # what the browser showed when it failed
+        raise
+
+
+def check_panel(page, base, nb):
+    page.goto(f'{base}/lab/tree/{nb}?token={TOKEN}', timeout=120_000)
+    page.locator('.jp-Notebook .jp-Cell').first.wait_for(timeout=120_000)
+    accept_kernel_dialog(page)
+    page.locator('.lm-MenuBar-itemLabel', has_text=re.compile(r'^Run$')).click()
+    page.locator('.lm-Menu-itemLabel', has_text=re.compile(r'^Run All Cells$')).click()
+    accept_kernel_dialog(page, 5)
+    page.locator('button.tb-start').wait_for(state='visible', timeout=int(os.environ.get("TB_WAIT", 180_000)))  # kernel start + imports on a busy machine
+    page.wait_for_function("() => { const e = document.querySelector('img.tb-chart'); return e && e.src && e.src.startsWith('blob:'); }", timeout=60_000)
+    page.screenshot(path=SHOTS/'01_ready.png', full_page=True)
+    src0, width0 = chart_src(page), progress_width(page)
+    assert width0 in ('0%', '', None), width0
+
+    page.locator('button.tb-start').click()
+    page.wait_for_function(f"""() => {{
+        const img = document.querySelector('img.tb-chart'), bar = document.querySelector('.tb-progress .progress-bar');
+        return img && img.src !== {json.dumps(src0)} && bar && bar.style.width && bar.style.width !== '0%'; }}""", timeout=180_000)
+    page.wait_for_function("() => parseInt(document.querySelector('.tb-progress-text').innerText) >= 5", timeout=120_000)
+    s1 = steps_shown(page)
+    page.screenshot(path=SHOTS/'02_training.png', full_page=True)
+
+    run_in_last_cell(page, 'print(sum(range(10)))', '45')  # a cell runs while the model trains
+    s2 = steps_shown(page)
+    assert s2 > s1, (s1, s2)
+    assert 'training' in status(page), status(page)
+
+    page.locator('button.tb-stop').click()
+    sync_api.expect(page.locator('.tb-status')).to_contain_text('stopped at step', timeout=120_000)
+    n1 = steps_shown(page)
+    stopped_at = int(re.search(r'stopped at step (\d+)/(\d+)', status(page)).group(1))
+    time.sleep(3)
+    n2 = steps_shown(page)
+    assert n1 == n2 == stopped_at, (n1, n2, stopped_at)
+    assert stopped_at < int(re.search(r'/(\d+)', status(page)).group(1))  # stopped before the end of the run
+    sync_api.expect(page.locator('.tb-results table')).to_be_visible()
+    page.screenshot(path=SHOTS/'03_stopped.png', full_page=True)
+
+    run_in_last_cell(page, 'print(6*7)', '42')  # the kernel still answers
+    page.screenshot(path=SHOTS/'04_kernel_answers.png', full_page=True)

@@ -1,0 +1,44 @@
+"""The `tunebook` console script, run as a user would: a subprocess, offline."""
+import os, subprocess, sys
+from pathlib import Path
+import pandas as pd
+import pytest
+
+BIN = Path(sys.executable).parent/'tunebook'
+
+def tunebook(*args, cwd=None, timeout=900):
+    env = {**os.environ, 'HF_HUB_OFFLINE': '1', 'TOKENIZERS_PARALLELISM': 'false'}
+    return subprocess.run([str(BIN), *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
+
+def test_help_lists_commands():
+    r = tunebook('--help')
+    assert r.returncode == 0
+    for cmd in ('assets', 'demo', 'fit'): assert cmd in r.stdout
+
+def test_assets_lists_every_bundled_asset():
+    r = tunebook('assets')
+    assert r.returncode == 0, r.stderr
+    for name in ('minilm', 'reviews', 'resume', 'hmda', 'mnist', 'digits'): assert name in r.stdout
+
+def test_demo_quick_run_exports_a_loadable_model(tmp_path):
+    "A small demo (40 reviews per split, no baseline) runs end to end, prints its metrics and saves a transformers folder."
+    r = tunebook('demo', '--limit', '40', '--epochs', '1', '--no-baseline', '--out', str(tmp_path/'demo'))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    assert 'Test metrics' in r.stdout and 'accuracy' in r.stdout and 'Model saved to' in r.stdout
+    assert 'fit' in r.stderr  # the tqdm progress bar
+    from transformers import AutoModelForSequenceClassification
+    model = AutoModelForSequenceClassification.from_pretrained(tmp_path/'demo')
+    assert model.config.id2label == {0: 'great', 1: 'other'}
+
+def test_fit_reports_bad_input_without_traceback(tmp_path):
+    pd.DataFrame({'text': ['good', 'bad'] * 10, 'label': ['pos', 'neg'] * 10}).to_csv(tmp_path/'d.csv', index=False)
+    r = tunebook('fit', '--model', 'tiny-bert', '--data', str(tmp_path/'d.csv'), '--text', 'review', '--label', 'label')
+    assert r.returncode == 2
+    assert 'Traceback' not in r.stderr and "'review'" in r.stderr and 'fix:' in r.stderr
+    r = tunebook('fit', '--model', 'tiny-bert', '--data', str(tmp_path/'missing.csv'), '--text', 'text', '--label', 'label')
+    assert r.returncode == 2 and 'Traceback' not in r.stderr and 'missing.csv' in r.stderr
+
+def test_fit_with_lr_zero_is_refused_with_its_value(tmp_path):
+    pd.DataFrame({'text': ['good', 'bad'] * 10, 'label': ['pos', 'neg'] * 10}).to_csv(tmp_path/'d.csv', index=False)
+    r = tunebook('fit', '--model', 'tiny-bert', '--data', str(tmp_path/'d.csv'), '--text', 'text', '--label', 'label', '--lr', '0')
+    assert r.returncode == 2 and 'learning rate must be positive' in r.stderr and 'seen: 0.0' in r.stderr
