@@ -96,7 +96,7 @@ def text(path): return ' '.join(''.join(parse(path).text).split())
 
 def pages(site): return sorted(site.rglob('*.html'))
 
-def is_external(url): return bool(urlsplit(url).scheme) or url.startswith('//')
+def is_external(url): return urlsplit(url).scheme not in ('', 'data') or url.startswith('//')  # data: URIs are inline
 
 def module_pages():
     "Each tunebook module (but _modidx) -> (the docs page nbdev names for its notebook, its `__all__`)."

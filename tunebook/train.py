@@ -41,7 +41,7 @@ class TrainConfig:
     metric:str='accuracy' # what 'best' means: for `restore_best`, early stopping and `Checkpoint`
     patience:int|None=None # stop early after this many evaluations without improvement of `metric`
     restore_best:bool=False # at the end of `fit`, load the weights of the best evaluation
-    seed:int=42 # seeds new layers, dropout and the data order
+    seed:int=42 # seeds dropout, adapters and the data order (heads made by `load_model` exist before: `set_seed` first)
     device:str='auto' # 'auto', 'cpu', 'cuda' or 'mps'
     by_length:bool|None=None # batch texts of similar length together; None: True for text tasks
     eval_batch_size:int|None=None # None: 2 * batch_size
