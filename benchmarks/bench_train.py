@@ -71,14 +71,6 @@ def _joined(rev, lab, ntok, n):
         texts.append(' '.join(parts)); labels.append(lab[(i - 1) % len(lab)])
     return texts, labels
 
-class PreTokenized:
-    "Stands in for the task's tokenizer: looks up each text's pre-computed row, so the Tuner does no tokenizing."
-    pad_token = '[PAD]'
-    def __init__(self, fx:Fixed): self.row, self.enc = {t: i for i, t in enumerate(fx.task.train.x)}, fx.enc
-    def __call__(self, texts, **kw):
-        idx = torch.tensor([self.row[t] for t in texts])
-        return {k: v[idx] for k, v in self.enc.items()}
-
 # ---------------------------------------------------------------------------------------------------------------
 # The competitors. Each trains `steps` optimizer steps and returns the time at the end of each step.
 # ---------------------------------------------------------------------------------------------------------------
@@ -110,15 +102,12 @@ def _timer_callback():
         def on_step_end(self): self.t.append(time.perf_counter())
     return StepTimes()
 
-def run_tuner(model, fx:Fixed, steps:int, lr:float, precision:str='no', pretokenized:bool=False, method=None) -> list[float]:
-    "tunebook's Tuner; `pretokenized` swaps the tokenizer for a lookup so only the loop is measured."
+def run_tuner(model, fx:Fixed, steps:int, lr:float, precision:str='no', method=None) -> list[float]:
+    "tunebook's Tuner (it tokenizes each split once, before the first step; the collate function only pads)."
     from tunebook.train import Tuner, Full
-    old, cb = fx.task.tokenizer, _timer_callback()
-    if pretokenized: fx.task.tokenizer = PreTokenized(fx)
-    try:
-        Tuner(model, fx.task, method or Full(), lr=lr, max_steps=steps, batch_size=BS, mixed_precision=precision,
-              by_length=False, progress=False, seed=0, callbacks=[cb]).fit()
-    finally: fx.task.tokenizer = old
+    cb = _timer_callback()
+    Tuner(model, fx.task, method or Full(), lr=lr, max_steps=steps, batch_size=BS, mixed_precision=precision,
+          by_length=False, progress=False, seed=0, callbacks=[cb]).fit()
     return cb.t
 
 class _Rows(torch.utils.data.Dataset):
@@ -292,7 +281,6 @@ def section_a(cfg, R) -> dict:
                    'Tuner': lambda m: run_tuner(m, fx, steps, lr),
                    'Trainer': lambda m: run_trainer(m, fx, steps, lr)}
         if extra:
-            runners['Tuner (pre-tokenized)'] = lambda m: run_tuner(m, fx, steps, lr, pretokenized=True)
             runners['Trainer (fused AdamW default)'] = lambda m: run_trainer(m, fx, steps, lr, optim='adamw_torch_fused')
         times = interleave(runners, base, cfg.repeats, warm)
         vs_hand, vs_trainer = paired_ratios(times, 'hand loop'), paired_ratios(times, 'Trainer')
@@ -302,9 +290,6 @@ def section_a(cfg, R) -> dict:
         ok_hand, ok_tr = vs_hand['Tuner'] <= 1.03, vs_trainer['Tuner'] <= 1.0
         summary += [dict(section='a', metric=f'{name}: Tuner time / hand loop', value=vs_hand['Tuner'], target='<= 1.03', status=status(ok_hand)),
                     dict(section='a', metric=f'{name}: Tuner time / Trainer', value=vs_trainer['Tuner'], target='<= 1.00', status=status(ok_tr))]
-        if 'Tuner (pre-tokenized)' in times:
-            summary.append(dict(section='a', metric=f'{name}: Tuner (pre-tokenized) time / hand loop', value=vs_hand['Tuner (pre-tokenized)'],
-                                target='info (loop only)', status='info'))
         res[name] = dict(steps=steps, warm=warm, step_s=times, rows=rows)
         print(f"  -> {name}: Tuner/hand {vs_hand['Tuner']:.3f} [{status(ok_hand)}], Tuner/Trainer {vs_trainer['Tuner']:.3f} [{status(ok_tr)}]", flush=True)
         del base, fx; gc.collect(); torch.set_num_threads(old_threads)
@@ -478,8 +463,7 @@ def profile(cfg):
     torch.set_num_threads(1)
     fx = Fixed(steps * BS)
     base = fresh_model('tiny-bert', fx)
-    for name, fn in (('hand loop', lambda m: run_hand(m, fx, steps, 1e-3)), ('Tuner', lambda m: run_tuner(m, fx, steps, 1e-3)),
-                     ('Tuner (pre-tokenized)', lambda m: run_tuner(m, fx, steps, 1e-3, pretokenized=True))):
+    for name, fn in (('hand loop', lambda m: run_hand(m, fx, steps, 1e-3)), ('Tuner', lambda m: run_tuner(m, fx, steps, 1e-3))):
         pr, m = cProfile.Profile(), copy.deepcopy(base)
         pr.enable(); t = fn(m); pr.disable()
         s = io.StringIO(); pstats.Stats(pr, stream=s).sort_stats('tottime').print_stats(18)
