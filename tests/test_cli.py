@@ -2,7 +2,6 @@
 import os, subprocess, sys
 from pathlib import Path
 import pandas as pd
-import pytest
 
 BIN = Path(sys.executable).parent/'tunebook'
 

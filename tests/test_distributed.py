@@ -9,7 +9,6 @@ The run uses SGD: Adam divides each update by the gradient's running RMS, which 
 near-zero gradients, so it cannot be compared at a tight tolerance."""
 import os, subprocess, sys
 from pathlib import Path
-import pytest
 from safetensors import safe_open
 
 HERE = Path(__file__).parent

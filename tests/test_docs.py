@@ -8,7 +8,7 @@
   http: key content shows, every image loads, math renders, no console error, no request leaves 127.0.0.1.
   Screenshots go to artifacts/docs/.
 Each site is built once per test session."""
-import ast, base64, json, re, subprocess, sys, threading
+import ast, json, re, subprocess, sys, threading
 from functools import partial
 from html.parser import HTMLParser
 from http.server import ThreadingHTTPServer, SimpleHTTPRequestHandler

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, os, sys, time
 from pathlib import Path
-from .core import TunebookError, ConfigError
+from .core import TunebookError
 
 # %% auto #0
 __all__ = ['DEMO_LORA', 'DEMO_HPARAMS', 'COMMANDS', 'reviews_task', 'run_demo', 'build_parser', 'cmd_assets', 'cmd_demo',

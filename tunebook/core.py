@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #eea894be
 from __future__ import annotations
-import os, sys, random, difflib, importlib, tempfile, contextlib
+import os, random, difflib, importlib, tempfile, contextlib
 from pathlib import Path
 
 # %% auto #0
