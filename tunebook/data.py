@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #2f1a4dae
 from __future__ import annotations
-import html, math
+import html, itertools, math
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from .core import DataError, ConfigError, AssetNotFoundError, close_matches
 
 # %% auto #0
-__all__ = ['Split', 'LengthGroupedSampler', 'TaskSummary', 'Task']
+__all__ = ['Split', 'Tokens', 'LengthGroupedSampler', 'TaskSummary', 'Task']
 
 # %% ../nbs/02_data.ipynb #a7f5a97b
 def _rows(mask, n:int=5) -> str:
@@ -214,9 +214,26 @@ class Split:
         return f"Split(n={len(self)}, x={x}{g}{', weighted' if self.weights is not None else ''})"
 
 # %% ../nbs/02_data.ipynb #a07f69a1
+class Tokens:
+    "The token lists of a text split stored flat (int32, one array per key, shared offsets); `batch` pads rows without a Python loop."
+    def __init__(self, enc:dict): # tokenizer output: key -> list of token lists
+        self.lengths = np.fromiter(map(len, enc['input_ids']), np.int64, len(enc['input_ids']))
+        self.offsets = np.concatenate([[0], np.cumsum(self.lengths)])
+        self.flat = {k: np.fromiter(itertools.chain.from_iterable(v), np.int32, self.offsets[-1]) for k, v in enc.items()}
+    def __len__(self): return len(self.lengths)
+    def batch(self, idx:np.ndarray, # positions of the rows
+              pads:dict, # pad value per key (0 when absent)
+              left:bool=False) -> dict: # pad on the left (decoder-style tokenizers)
+        "Rows `idx` as int64 tensors [len(idx), longest row], padded with `pads`."
+        n = self.lengths[idx]
+        col = np.arange(n.max(initial=0)) - ((n.max(initial=0) - n)[:, None] if left else 0)  # position within each row
+        valid = (col >= 0) & (col < n[:, None])
+        at = np.where(valid, self.offsets[idx, None] + col, 0)
+        return {k: torch.from_numpy(np.where(valid, f[at], pads.get(k, 0)).astype(np.int64)) for k, f in self.flat.items()}
+
 class _Collate:
     "Turn a list of positions in a `Split` into a dict batch of tensors (padding pre-tokenized text)."
-    def __init__(self, split:Split, kind:str, encoded:dict|None=None, tokenizer=None):
+    def __init__(self, split:Split, kind:str, encoded:Tokens|None=None, tokenizer=None):
         self.split,self.kind,self.encoded,self.tokenizer = split,kind,encoded,tokenizer
     def __call__(self, idx) -> dict:
         idx = np.asarray(idx, dtype=np.int64)
@@ -226,16 +243,8 @@ class _Collate:
         return b
     def inputs(self, idx) -> dict:
         if self.kind != 'text': return {'pixel_values' if self.kind == 'image' else 'features': torch.from_numpy(self.split.x[idx])}
-        tok, pads = self.tokenizer, {'input_ids': self.tokenizer.pad_token_id, 'token_type_ids': self.tokenizer.pad_token_type_id}
-        return {k: _pad([v[i] for i in idx], pads.get(k, 0), tok.padding_side) for k, v in self.encoded.items()}
-
-def _pad(seqs:list, value:int, side:str='right') -> torch.Tensor:
-    "Stack token lists into one int64 tensor, padding each to the longest with `value` on `side`."
-    out = torch.full((len(seqs), max(map(len, seqs))), value, dtype=torch.long)
-    for row, s in zip(out, seqs):
-        if side == 'left': row[len(row) - len(s):] = torch.tensor(s, dtype=torch.long)
-        else: row[:len(s)] = torch.tensor(s, dtype=torch.long)
-    return out
+        tok = self.tokenizer
+        return self.encoded.batch(idx, {'input_ids': tok.pad_token_id, 'token_type_ids': tok.pad_token_type_id}, tok.padding_side == 'left')
 
 # %% ../nbs/02_data.ipynb #50a38cbb
 class LengthGroupedSampler(Sampler):
@@ -467,14 +476,14 @@ class Task:
     def _lengths(self, s:Split) -> np.ndarray:
         "Token counts (at most `max_length`) of a text split, cached per tokenizer."
         if self.kind != 'text': raise ConfigError("by_length groups texts by token count, so it needs a text task.", self.kind, "Use by_length=False.")
-        return np.array([len(ids) for ids in self._encoded(s)['input_ids']], dtype=np.int64)
+        return self._encoded(s).lengths
 
-    def _encoded(self, s:Split) -> dict:
+    def _encoded(self, s:Split) -> Tokens:
         "Token ids of a text split, truncated at `max_length`: tokenized once, cached on the split per tokenizer and length."
         tok, cached = self.tokenizer, s._cache.get('encoded', (None, None, None))
         if cached[0] is not tok or cached[1] != self.max_length:
             enc = tok(list(s.x), truncation=True, max_length=self.max_length, verbose=False)
-            s._cache['encoded'] = (tok, self.max_length, {k: enc[k] for k in ('input_ids', 'attention_mask', 'token_type_ids') if k in enc})
+            s._cache['encoded'] = (tok, self.max_length, Tokens({k: enc[k] for k in ('input_ids', 'attention_mask', 'token_type_ids') if k in enc}))
         return s._cache['encoded'][2]
 
     def _token_lengths(self, s:Split) -> np.ndarray:
