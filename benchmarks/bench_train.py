@@ -3,7 +3,7 @@
 Follows DESIGN.md "Performance": competitors run side by side in one process run, interleaved (the order rotates
 every repeat), and we report medians and paired ratios, because this 2-core machine is shared and noisy.
 Sections (see benchmarks/README.md):
-  a  loop overhead: Tuner vs hand loop vs Trainer, fixed 16x128 batches, fp32, same steps (tiny BERT and MiniLM)
+  a  loop overhead: Tuner vs hand loop vs Trainer (all fused AdamW), fixed 16x128 batches, fp32, same steps (tiny BERT and MiniLM)
   b  LoRA (r=8 on query,value) vs full fine-tuning of MiniLM: trainable share, step time, peak RSS (one subprocess
      per run), test accuracy over seeds (--accuracy)
   c  training FLOP/s (FlopCounterMode) as a share of the fp32 / bf16 matmul peak measured in the same run
@@ -78,11 +78,11 @@ def _linear(warm:int, total:int):
     "Linear warm-up then linear decay to 0 (the schedule of Tuner and Trainer)."
     return lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm))
 
-def run_hand(model, fx:Fixed, steps:int, lr:float, precision:str='no') -> list[float]:
-    "A hand-written PyTorch loop: AdamW (decay on matrices only), linear schedule, clip 1.0, same as the Tuner's maths."
+def run_hand(model, fx:Fixed, steps:int, lr:float, precision:str='no', fused:bool=True) -> list[float]:
+    "A hand-written PyTorch loop: AdamW (decay on matrices only; fused like the Tuner's and Trainer's), linear schedule, clip 1.0."
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW([{'params': [p for p in params if p.ndim >= 2], 'weight_decay': 0.01},
-                             {'params': [p for p in params if p.ndim < 2], 'weight_decay': 0.0}], lr=lr)
+                             {'params': [p for p in params if p.ndim < 2], 'weight_decay': 0.0}], lr=lr, fused=fused)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _linear(round(0.1 * steps), steps))
     model.train(); times, losses = [], []
     for i in range(steps):
@@ -116,11 +116,11 @@ class _Rows(torch.utils.data.Dataset):
     def __len__(self): return len(self.fx)
     def __getitem__(self, i): return {**{k: v[i] for k, v in self.fx.enc.items()}, 'labels': self.fx.labels[i]}
 
-def _trainer_args(out, steps=None, lr=5e-5, warm=0, optim='adamw_torch', **kw):
+def _trainer_args(out, steps=None, lr=5e-5, warm=0, **kw):
     from transformers import TrainingArguments
     steps_kw = dict(max_steps=steps) if steps else dict(num_train_epochs=1)
     return TrainingArguments(output_dir=out, per_device_train_batch_size=BS, learning_rate=lr, weight_decay=0.01,
-                             warmup_steps=warm, lr_scheduler_type='linear', optim=optim, max_grad_norm=1.0,
+                             warmup_steps=warm, lr_scheduler_type='linear', optim='adamw_torch_fused', max_grad_norm=1.0,
                              logging_strategy='no', save_strategy='no', eval_strategy='no', report_to='none',
                              disable_tqdm=True, use_cpu=True, dataloader_pin_memory=False, **steps_kw, **kw)
 
@@ -135,13 +135,13 @@ def _reset_accelerate():
     from accelerate.state import AcceleratorState
     AcceleratorState._reset_state(reset_partial_state=True)
 
-def run_trainer(model, fx:Fixed, steps:int, lr:float, optim:str='adamw_torch') -> list[float]:
+def run_trainer(model, fx:Fixed, steps:int, lr:float) -> list[float]:
     "transformers.Trainer on the same tensors, in order (sequential sampler), no eval/save/logging, same AdamW and schedule."
     from transformers import Trainer, default_data_collator
     _reset_accelerate()
     cb = _trainer_timer()
     with tempfile.TemporaryDirectory() as out:
-        args = _trainer_args(out, steps, lr, round(0.1 * steps), optim, train_sampling_strategy='sequential', seed=0)
+        args = _trainer_args(out, steps, lr, round(0.1 * steps), train_sampling_strategy='sequential', seed=0)
         quiet(Trainer(model=model, args=args, train_dataset=_Rows(fx), data_collator=default_data_collator, callbacks=[cb])).train()
     return cb.t
 
@@ -256,7 +256,7 @@ def job_trainer_fit_eval(spec) -> dict:
     ds = datasets.Dataset.from_dict({**enc, 'labels': task.train.y.tolist()})
     steps = math.ceil(len(ds) / BS)
     with tempfile.TemporaryDirectory() as out:
-        args = _trainer_args(out, None, 5e-5, round(0.1 * steps), 'adamw_torch', seed=spec['seed'], bf16=spec['precision'] == 'bf16')
+        args = _trainer_args(out, None, 5e-5, round(0.1 * steps), seed=spec['seed'], bf16=spec['precision'] == 'bf16')
         quiet(Trainer(model=model, args=args, train_dataset=ds, data_collator=Counting(tok))).train()
     fit_s = time.perf_counter() - t0
     # the same evaluation path for both competitors: tunebook's evaluate
@@ -269,7 +269,7 @@ JOBS = {'steps': job_steps, 'fit_eval': job_fit_eval, 'trainer_fit_eval': job_tr
 # Sections
 # ---------------------------------------------------------------------------------------------------------------
 def section_a(cfg, R) -> dict:
-    "Loop overhead: Tuner vs hand loop vs Trainer on identical fixed 16x128 fp32 batches."
+    "Loop overhead: Tuner vs hand loop vs Trainer (all fused AdamW) on identical fixed 16x128 fp32 batches."
     res, summary = {}, []
     for name, steps, warm, lr, extra, threads in cfg.a_models:
         old_threads = torch.get_num_threads(); torch.set_num_threads(threads or old_threads)
@@ -281,7 +281,7 @@ def section_a(cfg, R) -> dict:
                    'Tuner': lambda m: run_tuner(m, fx, steps, lr),
                    'Trainer': lambda m: run_trainer(m, fx, steps, lr)}
         if extra:
-            runners['Trainer (fused AdamW default)'] = lambda m: run_trainer(m, fx, steps, lr, optim='adamw_torch_fused')
+            runners['hand loop, for-loop AdamW'] = lambda m: run_hand(m, fx, steps, lr, fused=False)
         times = interleave(runners, base, cfg.repeats, warm)
         vs_hand, vs_trainer = paired_ratios(times, 'hand loop'), paired_ratios(times, 'Trainer')
         rows = [{'loop': n, 'ms/step (median)': med(ts) * 1e3, 'samples/s': BS / med(ts), 'time / hand loop': vs_hand[n],
