@@ -296,12 +296,21 @@ def section_a(cfg, R) -> dict:
     R['a'] = res
     return summary
 
+_EPOCHS = {}  # (method, resolved precision, seed, limit) -> result: sections b, d and e share identical Tuner epochs
+
+def tuner_epoch(method:str, precision:str, seed:int, cfg) -> dict:
+    "One epoch of the Tuner and its test accuracy, in a worker process; run once per configuration and reused."
+    from tunebook.train import resolve_precision
+    key = (method, resolve_precision(precision, 'cpu'), seed, cfg.limit)
+    if key not in _EPOCHS: _EPOCHS[key] = worker(dict(job='fit_eval', method=method, precision=key[1], seed=seed, limit=cfg.limit))
+    return _EPOCHS[key]
+
 def _accuracy_runs(methods:list[tuple[str, str]], cfg) -> dict:
     "Test accuracy of one epoch per (method, precision) and seed; seeds interleaved across configurations."
     out = {m: [] for m in methods}
     for seed in range(cfg.seeds):
         for m, prec in (methods if seed % 2 == 0 else methods[::-1]):
-            r = worker(dict(job='fit_eval', method=m, precision=prec, seed=seed, limit=cfg.limit))
+            r = tuner_epoch(m, prec, seed, cfg)
             out[(m, prec)].append(r)
             print(f"    seed {seed} {m:<5s} {prec:<4s}: accuracy {r['accuracy']:.4f}, fit {r['fit_s']:.0f} s ({r['steps']} steps, {r['n_train']} train / {r['n_test']} test)", flush=True)
     return out
@@ -408,7 +417,7 @@ def section_d(cfg, R) -> dict:
     runs = {'Tuner': [], 'Trainer': []}
     for seed in range(cfg.seeds):
         for n in (['Tuner', 'Trainer'] if seed % 2 == 0 else ['Trainer', 'Tuner']):
-            runs[n].append(worker(dict(job='fit_eval' if n == 'Tuner' else 'trainer_fit_eval', method='full', precision='no', seed=seed, limit=cfg.limit)))
+            runs[n].append(tuner_epoch('full', 'no', seed, cfg) if n == 'Tuner' else worker(dict(job='trainer_fit_eval', precision='no', seed=seed, limit=cfg.limit)))
             r = runs[n][-1]
             print(f"    seed {seed} {n:<7s}: {r['fit_s']:.0f} s, accuracy {r['accuracy']:.4f}, padded tokens {r['padded_tokens']:,}", flush=True)
     rows = [{'loop': n, 'median epoch s': med([r['fit_s'] for r in rs]), 'mean accuracy': np.mean([r['accuracy'] for r in rs]),
