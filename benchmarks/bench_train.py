@@ -4,7 +4,7 @@ Follows DESIGN.md "Performance": competitors run side by side in one process run
 every repeat), and we report medians and paired ratios, because this 2-core machine is shared and noisy.
 Sections (see benchmarks/README.md):
   a  loop overhead: Tuner vs hand loop vs Trainer (all fused AdamW), fixed 16x128 batches, fp32, same steps (tiny BERT and MiniLM)
-  b  LoRA (r=8 on query,value) vs full fine-tuning of MiniLM: trainable share, step time, peak RSS (one subprocess
+  b  LoRA (r=4 on every linear layer) vs full fine-tuning of MiniLM: trainable share, step time, peak RSS (one subprocess
      per run), test accuracy over seeds (--accuracy)
   c  training FLOP/s (FlopCounterMode) as a share of the fp32 / bf16 matmul peak measured in the same run
   d  one epoch on the reviews: Tuner defaults (by_length + dynamic padding) vs Trainer defaults (DataCollatorWithPadding) (--epoch)
@@ -203,9 +203,13 @@ def worker(spec:dict, log=print) -> dict:
 # ---------------------------------------------------------------------------------------------------------------
 # Worker jobs (run in subprocesses)
 # ---------------------------------------------------------------------------------------------------------------
+LORA = dict(r=4, alpha=8, target_modules=['query', 'key', 'value', 'dense'])  # every linear layer; chosen on a valid split by select_lora.py
+LORA_LR = 1e-3  # likewise (full fine-tuning keeps the Tuner's default, 5e-5)
+
 def _method(name:str):
+    "The method and learning rate (None: the Tuner's default) of a benchmark run."
     from tunebook.train import Full, LoRA
-    return LoRA(r=8, alpha=16, target_modules=['query', 'value']) if name == 'lora' else Full()
+    return (LoRA(**LORA), LORA_LR) if name == 'lora' else (Full(), None)
 
 def job_steps(spec) -> dict:
     "Time `steps` Tuner steps of MiniLM with one method on fixed 16x128 batches; peak RSS of this process."
@@ -213,7 +217,7 @@ def job_steps(spec) -> dict:
     model = fresh_model('minilm', fx)
     gc.collect(); rss_loaded = rss_mib('VmRSS')
     from tunebook.train import Tuner
-    cb, method = _timer_callback(), _method(spec['method'])
+    cb, (method, _) = _timer_callback(), _method(spec['method'])
     tuner = Tuner(model, fx.task, method, max_steps=spec['steps'], batch_size=BS, mixed_precision=spec['precision'],
                   by_length=False, progress=False, seed=0, callbacks=[cb])
     pc = tuner.trainable_params()
@@ -228,7 +232,8 @@ def job_fit_eval(spec) -> dict:
     task = reviews_task(spec.get('limit'))
     model = load_model('minilm', task)
     t0 = time.perf_counter()  # from constructing the loop, as for the Trainer
-    tuner = Tuner(model, task, _method(spec['method']), epochs=1, mixed_precision=spec['precision'], progress=False, seed=spec['seed'])
+    method, lr = _method(spec['method'])
+    tuner = Tuner(model, task, method, lr=lr, epochs=1, mixed_precision=spec['precision'], progress=False, seed=spec['seed'])
     tuner.fit(); fit_s = time.perf_counter() - t0
     return dict(fit_s=fit_s, steps=tuner.step, accuracy=tuner.evaluate('test').accuracy, padded_tokens=_tuner_padded(task, spec['seed']),
                 n_train=len(task.train), n_test=len(task.test))
@@ -318,7 +323,7 @@ def _accuracy_runs(methods:list[tuple[str, str]], cfg) -> dict:
 def section_b(cfg, R) -> dict:
     "LoRA vs full fine-tuning of MiniLM: trainable share, step time, peak RSS, accuracy."
     steps, warm = cfg.b_steps
-    print(f"\n  [b] MiniLM full vs LoRA(r=8; query,value): {steps} steps ({warm} warm-up) x {cfg.b_repeats} repeats, one subprocess per run, fp32", flush=True)
+    print(f"\n  [b] MiniLM full vs LoRA({LORA}): {steps} steps ({warm} warm-up) x {cfg.b_repeats} repeats, one subprocess per run, fp32", flush=True)
     runs = {'full': [], 'lora': []}
     for r in range(cfg.b_repeats):
         for m in (['full', 'lora'] if r % 2 == 0 else ['lora', 'full']):
@@ -378,7 +383,7 @@ def section_c(cfg, R) -> dict:
     n_all = sum(p.numel() for p in model.parameters())
     n_emb = sum(p.numel() for n, p in model.named_parameters() if '.embeddings.' in n)
     tokens = BS * SEQ
-    print(f"\n  [c] matmul peak (2048x2048, best of 5 rounds of 10) and MiniLM training FLOP/s", flush=True)
+    print("\n  [c] matmul peak (2048x2048, best of 5 rounds of 10) and MiniLM training FLOP/s", flush=True)
     peak32, peak16 = matmul_peak(torch.float32), matmul_peak(torch.bfloat16)
     # step times: reuse (a)/(e) medians from this run when they ran, else measure here (interleaved)
     st = {}
