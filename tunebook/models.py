@@ -6,7 +6,6 @@
 from __future__ import annotations
 import inspect, importlib
 from pathlib import Path
-import torch
 from torch import nn
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertForSequenceClassification
 from .core import AssetNotFoundError, ConfigError, close_matches, is_offline

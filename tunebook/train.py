@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_train.ipynb #11480a5d
 from __future__ import annotations
-import os, json, math, time, random, html, copy, shutil, hashlib, tempfile, warnings
+import os, json, math, random, html, copy, shutil, hashlib, tempfile, warnings
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
