@@ -227,10 +227,11 @@ def job_steps(spec) -> dict:
 
 def job_fit_eval(spec) -> dict:
     "One epoch of MiniLM with the Tuner's defaults (by_length, dynamic padding) and a given method/precision; test accuracy."
+    from tunebook.core import set_seed
     from tunebook.models import load_model
     from tunebook.train import Tuner
     task = reviews_task(spec.get('limit'))
-    model = load_model('minilm', task)
+    set_seed(spec['seed']); model = load_model('minilm', task)  # the new head's initial weights follow the seed too
     t0 = time.perf_counter()  # from constructing the loop, as for the Trainer
     method, lr = _method(spec['method'])
     tuner = Tuner(model, task, method, lr=lr, epochs=1, mixed_precision=spec['precision'], progress=False, seed=spec['seed'])
@@ -248,10 +249,11 @@ def job_trainer_fit_eval(spec) -> dict:
     "One epoch of MiniLM with transformers.Trainer's default batching (random order, DataCollatorWithPadding); test accuracy."
     from transformers import Trainer, DataCollatorWithPadding
     import datasets
+    from tunebook.core import set_seed
     from tunebook.models import load_model
     from tunebook.train import Tuner
     task = reviews_task(spec.get('limit'))
-    model, tok = load_model('minilm', task), tokenizer()
+    set_seed(spec['seed']); model, tok = load_model('minilm', task), tokenizer()
     class Counting(DataCollatorWithPadding):
         n = 0
         def __call__(self, feats):
