@@ -36,9 +36,8 @@ def tokenizer():
 def reviews_df(limit:int|None=None) -> pd.DataFrame:
     "The bundled reviews, at most `limit` per original split (a fixed subsample, seed 0, whatever the training seed)."
     from tunebook.assets import load_reviews
-    df = load_reviews()
-    if not limit: return df
-    return pd.concat([g.sample(min(limit, len(g)), random_state=0) for _, g in df.groupby('split')])
+    from tunebook.cli import _subsample  # the subsample `tunebook demo --limit` draws
+    return _subsample(load_reviews(), limit, seed=0)
 
 def reviews_task(limit:int|None=None):
     "Reviews as a Task on their own train/test split, no valid split (so no evaluation runs inside fit)."

@@ -225,8 +225,8 @@ class Tokens:
               pads:dict, # pad value per key (0 when absent)
               left:bool=False) -> dict: # pad on the left (decoder-style tokenizers)
         "Rows `idx` as int64 tensors [len(idx), longest row], padded with `pads`."
-        n = self.lengths[idx]
-        col = np.arange(n.max(initial=0)) - ((n.max(initial=0) - n)[:, None] if left else 0)  # position within each row
+        n = self.lengths[idx]; width = n.max(initial=0)
+        col = np.arange(width) - ((width - n)[:, None] if left else 0)  # position within each row
         valid = (col >= 0) & (col < n[:, None])
         at = np.where(valid, self.offsets[idx, None] + col, 0)
         return {k: torch.from_numpy(np.where(valid, f[at], pads.get(k, 0)).astype(np.int64)) for k, f in self.flat.items()}
