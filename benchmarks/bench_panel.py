@@ -1,4 +1,4 @@
-"""bench_panel.py: what does the live training panel cost? (DESIGN.md, "Performance")
+"""bench_panel.py: what does the live training panel cost, next to the same training without it?
 
 Trains the same tiny BERT with LoRA on the same synthetic task, the same steps and seed, two ways, interleaved
 (the order alternates every repeat):
@@ -25,7 +25,8 @@ import numpy as np, torch
 from tunebook.core import atomic_write
 from tunebook.data import Task
 from tunebook.models import tiny_text_model
-from tunebook.train import Tuner, LoRA
+from tunebook.train import Tuner
+from tunebook.methods import LoRA
 from tunebook.widgets import TrainingPanel
 
 def make_task(n=640, seed=0):

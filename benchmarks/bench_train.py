@@ -1,7 +1,7 @@
 """Training benchmarks for tunebook: the `Tuner` next to a hand-written PyTorch loop and `transformers.Trainer`.
 
-Follows DESIGN.md "Performance": competitors run side by side in one process run, interleaved (the order rotates
-every repeat), and we report medians and paired ratios, because this 2-core machine is shared and noisy.
+Competitors run side by side in one process run, interleaved (the order rotates every repeat), and we report
+medians and paired ratios, because this 2-core machine is shared and noisy.
 Sections (see benchmarks/README.md):
   a  loop overhead: Tuner vs hand loop vs Trainer (all fused AdamW), fixed 16x128 batches, fp32, same steps (tiny BERT and MiniLM)
   b  LoRA (r=4 on every linear layer) vs full fine-tuning of MiniLM: trainable share, step time, peak RSS (one subprocess
@@ -33,16 +33,17 @@ def tokenizer():
     from tunebook.models import load_tokenizer
     return load_tokenizer('minilm')  # tiny-bert uses the MiniLM vocabulary too
 
-def reviews_df(limit:int|None=None) -> pd.DataFrame:
-    "The bundled reviews, at most `limit` per original split (a fixed subsample, seed 0, whatever the training seed)."
+def reviews_df() -> pd.DataFrame:
+    "The bundled reviews."
     from tunebook.assets import load_reviews
-    from tunebook.cli import _subsample  # the subsample `tunebook demo --limit` draws
-    return _subsample(load_reviews(), limit, seed=0)
+    return load_reviews()
 
 def reviews_task(limit:int|None=None):
-    "Reviews as a Task on their own train/test split, no valid split (so no evaluation runs inside fit)."
+    """Reviews as a Task on their own train/test split, no valid split (so no evaluation runs inside fit); at most
+    `limit` per split (`Task.subset`, seed 0, whatever the training seed, as `tunebook demo --limit` draws)."""
     from tunebook.data import Task
-    return Task.from_df(reviews_df(limit), text='review', label='score', split='split', valid_pct=0, test_pct=0)
+    task = Task.from_df(reviews_df(), text='review', label='score', split='split', valid_pct=0, test_pct=0)
+    return task.subset(limit, seed=0) if limit else task
 
 class Fixed:
     "n texts of >= SEQ tokens (several reviews joined), as a Task and as pre-tokenized [n, SEQ] tensors."
@@ -95,7 +96,7 @@ def run_hand(model, fx:Fixed, steps:int, lr:float, precision:str='no', fused:boo
     return times
 
 def _timer_callback():
-    from tunebook.train import Callback
+    from tunebook.callbacks import Callback
     class StepTimes(Callback):
         def __init__(self): self.t = []
         def on_step_end(self): self.t.append(time.perf_counter())
@@ -103,7 +104,8 @@ def _timer_callback():
 
 def run_tuner(model, fx:Fixed, steps:int, lr:float, precision:str='no', method=None) -> list[float]:
     "tunebook's Tuner (it tokenizes each split once, before the first step; the collate function only pads)."
-    from tunebook.train import Tuner, Full
+    from tunebook.train import Tuner
+    from tunebook.methods import Full
     cb = _timer_callback()
     Tuner(model, fx.task, method or Full(), lr=lr, max_steps=steps, batch_size=BS, mixed_precision=precision,
           by_length=False, progress=False, seed=0, callbacks=[cb]).fit()
@@ -207,7 +209,7 @@ LORA_LR = 1e-3  # likewise (full fine-tuning keeps the Tuner's default, 5e-5)
 
 def _method(name:str):
     "The method and learning rate (None: the Tuner's default) of a benchmark run."
-    from tunebook.train import Full, LoRA
+    from tunebook.methods import Full, LoRA
     return (LoRA(**LORA), LORA_LR) if name == 'lora' else (Full(), None)
 
 def job_steps(spec) -> dict:

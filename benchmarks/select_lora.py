@@ -24,7 +24,8 @@ def run(name:str) -> dict:
     "Train one candidate for one epoch; its validation accuracy, trainable share and time."
     from tunebook.data import Task
     from tunebook.models import load_model
-    from tunebook.train import Tuner, LoRA, Full
+    from tunebook.train import Tuner
+    from tunebook.methods import LoRA, Full
     df = reviews_df()
     task = Task.from_df(df[df.split == 'train'].drop(columns='split'), text='review', label='score', valid_pct=0.15, test_pct=0, seed=1)
     lora, lr = CANDIDATES[name]

@@ -9,6 +9,7 @@ The run uses SGD: Adam divides each update by the gradient's running RMS, which 
 near-zero gradients, so it cannot be compared at a tight tolerance."""
 import os, subprocess, sys
 from pathlib import Path
+import pytest
 from safetensors import safe_open
 
 HERE = Path(__file__).parent
@@ -25,10 +26,12 @@ def free_port() -> int:
 def load(path):
     with safe_open(path, 'pt') as f: return {k: f.get_tensor(k) for k in f.keys()}, f.metadata()
 
-def test_two_cpu_processes_match_one(tmp_path):
-    run([sys.executable, str(HERE/'dist_train.py'), str(tmp_path/'one.safetensors'), '16'], tmp_path)
+@pytest.mark.parametrize('objective', ['default', 'kd'])
+def test_two_cpu_processes_match_one(tmp_path, objective):
+    "Also with a custom objective: distillation from a frozen teacher with label-smoothed hard targets."
+    run([sys.executable, str(HERE/'dist_train.py'), str(tmp_path/'one.safetensors'), '16', objective], tmp_path)
     run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', str(free_port()),
-         str(HERE/'dist_train.py'), str(tmp_path/'two.safetensors'), '8'], tmp_path)
+         str(HERE/'dist_train.py'), str(tmp_path/'two.safetensors'), '8', objective], tmp_path)
     (one, m1), (two, m2) = load(tmp_path/'one.safetensors'), load(tmp_path/'two.safetensors')
     assert m1['processes'] == '1' and m2['processes'] == '2'
     assert one.keys() == two.keys()
