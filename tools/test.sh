@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tunebook's test command (the README's and CI's): export/clean checks, every notebook, the pytest suites.
+# tunebook's test command (the README's and CI's): export/clean checks, import contracts, every notebook, the pytest suites.
 #   VENV   the environment built by tools/setup_env.sh (default: .venv)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,7 @@ clean_check() { nbdev_clean && unchanged nbs/; }
 step "nbdev_export leaves tunebook/ unchanged" export_check
 step "nbdev_clean leaves nbs/ unchanged" clean_check
 step "README.md agrees with nbs/index.ipynb" python tools/make_readme.py --check
+step "import-linter: layers and forbidden imports" lint-imports
 nbtest() { OMP_NUM_THREADS=1 nbdev_test --n_workers 2 --timing; }  # 2 notebooks at a time, one thread each: no oversubscription
 step "nbdev_test (every notebook)" nbtest
 step "pytest tests/" python -m pytest tests/ -q -rs
