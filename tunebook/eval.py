@@ -327,7 +327,8 @@ class GroupMetrics:
         attrs = list(dict.fromkeys(self.table.index.get_level_values('attribute')))
         fig, axs = plt.subplots(1, len(attrs), figsize=(4.2 * len(attrs), 3.2), squeeze=False)
         for ax, a in zip(axs[0], attrs):
-            self.table.loc[a, list(metrics)].plot.bar(ax=ax, rot=0, ylim=(0, 1), title=a, legend=ax is axs[0, 0])
+            self.table.loc[a, list(metrics)].plot.barh(ax=ax, xlim=(0, 1), title=a, legend=ax is axs[0, 0])
+            ax.invert_yaxis()
         fig.tight_layout()
         return fig
 
