@@ -8,7 +8,7 @@ import time, shutil
 from dataclasses import asdict
 from pathlib import Path
 from tqdm.auto import tqdm
-from .core import ConfigError, lazy_import, atomic_dir
+from .core import ConfigError, lazy_import, atomic_dir, output_dir
 from .eval import metric_mode, is_better
 
 # %% auto #0
@@ -95,10 +95,15 @@ class Checkpoint(Callback):
     "Save `dir/last` every `every` steps (or epoch) and `dir/best` when the latest evaluation is the best so far."
     order = 50
     def __init__(self, dir='checkpoints', # folder holding 'last' and 'best'
-                 every:int|str='epoch'): # save every N optimizer steps, or 'epoch'
+                 every:int|str='epoch', # save every N optimizer steps, or 'epoch'
+                 overwrite:bool=False): # replace 'last' and 'best' even when they are not tunebook checkpoints
         if every != 'epoch' and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
             raise ConfigError("every must be a positive number of steps or 'epoch'.", every, "Use e.g. every=100 or every='epoch'.")
-        self.dir, self.every, self.best_step = Path(dir), every, None
+        self.dir, self.every, self.overwrite, self.best_step = Path(dir).expanduser(), every, overwrite, None
+
+    def on_setup(self):
+        "Check before training that 'last' and 'best' can be written without destroying anything."
+        for name in ('last', 'best'): output_dir(self.dir/name, 'checkpoint', self.overwrite)
 
     def on_step_end(self):
         if self.every != 'epoch' and self.tuner.step % self.every == 0: self.save()
@@ -108,9 +113,9 @@ class Checkpoint(Callback):
     def save(self):
         "Write 'last'; copy it to 'best' when this step's evaluation is the best so far."
         t = self.tuner
-        last = t.save(self.dir/'last')
+        last = t.save(self.dir/'last', overwrite=self.overwrite)
         if t.best and t.best['step'] == t.step and self.best_step != t.step and t.accelerator.is_main_process:
-            with atomic_dir(self.dir/'best') as tmp: shutil.copytree(last, tmp, dirs_exist_ok=True)
+            with atomic_dir(self.dir/'best', 'checkpoint', self.overwrite) as tmp: shutil.copytree(last, tmp, dirs_exist_ok=True)
             self.best_step = t.step
 
 # %% ../nbs/05c_callbacks.ipynb #6446817b

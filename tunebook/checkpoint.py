@@ -62,10 +62,11 @@ def sha256(path) -> str:
 def write_checkpoint(path, # the checkpoint folder (replaced atomically when it exists)
                      tensors:dict, # file stem -> dict of tensors, each written as <stem>.safetensors
                      jsons:dict, # file stem -> JSON-ready object, each written as <stem>.json
-                     manifest:dict) -> Path: # label set, step, hparams, ...; the file hashes are added
+                     manifest:dict, # label set, step, hparams, ...; the file hashes are added
+                     overwrite:bool=False) -> Path: # replace a folder that is not a tunebook checkpoint
     "Write a checkpoint folder atomically: all files in a temporary folder, hashed, then renamed into place."
     from safetensors.torch import save_file
-    with atomic_dir(path) as tmp:
+    with atomic_dir(path, 'checkpoint', overwrite) as tmp:
         for stem, d in tensors.items(): save_file({k: v.detach().contiguous().cpu() for k,v in d.items()}, tmp/f'{stem}.safetensors')
         for stem, d in jsons.items(): (tmp/f'{stem}.json').write_text(json.dumps(d, default=jsonable))
         files = {p.name: sha256(p) for p in sorted(tmp.iterdir())}

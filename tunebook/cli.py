@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument('--epochs', type=int, default=2, help='epochs of LoRA training (default: %(default)s)')
     d.add_argument('--no-baseline', dest='baseline', action='store_false', help='skip the frozen-feature baseline')
     d.add_argument('--seed', type=int, default=0)
+    d.add_argument('--overwrite', action='store_true', help='replace --out even when it is not a previous tunebook export')
     f = sub.add_parser('fit', help='fine-tune a text classifier on a CSV file', description='Fine-tune a model on a CSV file of texts and labels.')
     f.add_argument('--model', default='minilm', help="bundled alias ('minilm', 'tiny-bert'), local folder or Hub id (default: %(default)s)")
     f.add_argument('--data', required=True, help='a CSV file, one example per row')
@@ -44,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument('--label', required=True, help='the column holding the label')
     f.add_argument('--split', default=None, help="a column holding 'train'/'valid'/'test' (default: a stratified 80/10/10 split)")
     f.add_argument('--max-length', type=int, default=128)
+    f.add_argument('--sep', default=None, help="the CSV column separator (default: sniffed among , ; tab |)")
+    f.add_argument('--encoding', default=None, help='the CSV text encoding (default: UTF-8)')
+    f.add_argument('--overwrite', action='store_true', help='replace --out even when it is not a previous tunebook export')
     _add_train_args(f)
     return p
 
@@ -82,7 +86,7 @@ def _report(metrics, path, probe=None, seconds=None):
 def cmd_demo(args) -> int:
     "Run the demo recipe and report."
     from tunebook.recipes import run_demo
-    r = run_demo(args.out, limit=args.limit, baseline=args.baseline, seed=args.seed, epochs=args.epochs)
+    r = run_demo(args.out, limit=args.limit, baseline=args.baseline, seed=args.seed, epochs=args.epochs, overwrite=args.overwrite)
     _report(r['metrics'], r['export'], r['probe'], r['seconds'])
     return 0
 
@@ -91,7 +95,8 @@ def cmd_fit(args) -> int:
     from tunebook.recipes import fit_csv
     r = fit_csv(args.data, args.text, args.label, split=args.split, model=args.model, method=args.method,
                 method_kw={'r': args.lora_r} if args.method == 'lora' else None, out=args.out, max_length=args.max_length,
-                seed=args.seed, lr=args.lr, epochs=args.epochs, batch_size=args.batch_size, max_steps=args.max_steps)
+                seed=args.seed, sep=args.sep, encoding=args.encoding, overwrite=args.overwrite,
+                lr=args.lr, epochs=args.epochs, batch_size=args.batch_size, max_steps=args.max_steps)
     _report(r['metrics'], r['export'])
     return 0
 

@@ -298,7 +298,7 @@ def group_metrics(labels:np.ndarray, preds:np.ndarray, # true and predicted clas
                   classes:list, columns=None, intersections:bool=True, positive=None) -> GroupMetrics:
     "Count, accuracy, TPR, FPR and selection rate per group of each attribute (and pair of attributes)."
     if groups is None or groups.shape[1] == 0:
-        raise ConfigError("These predictions have no groups to break the metrics down by.", None,
+        raise ConfigError("These predictions have no groups to break the metrics down by.", "groups=None",
                           "Build the task with groups=[...] (the protected-attribute columns).")
     pos, rows = _positive(classes, positive), []
     for attr, vals in _group_columns(groups, columns, intersections).items():

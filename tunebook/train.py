@@ -9,7 +9,8 @@ from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn
 from fastcore.basics import patch
-from .core import ConfigError, CheckpointError, close_matches, set_seed, get_device, atomic_dir, jsonable
+from .core import ConfigError, CheckpointError, close_matches, set_seed, get_device, atomic_dir, jsonable, check_number, output_dir
+from .data import Task
 from .models import base_model, check_model_task
 from . import eval as tb_eval
 from .eval import Metrics, metric_mode, is_better
@@ -20,7 +21,7 @@ from .checkpoint import (write_checkpoint, read_manifest, read_tensors, get_rng_
                                  flatten_optimizer, unflatten_optimizer, save_model)
 
 # %% auto #0
-__all__ = ['TrainConfig', 'cpu_has_bf16', 'resolve_precision', 'History', 'Tuner', 'ParamCount', 'make_optimizer',
+__all__ = ['METRICS', 'TrainConfig', 'cpu_has_bf16', 'resolve_precision', 'History', 'Tuner', 'ParamCount', 'make_optimizer',
            'make_scheduler']
 
 # %% ../nbs/05_train.ipynb #2b23aa84
@@ -56,11 +57,15 @@ class TrainConfig:
     def __post_init__(self):
         for k, opts in _CHOICES.items():
             if getattr(self, k) not in opts: raise ConfigError(f"Unknown {k}.", getattr(self, k), f"{close_matches(getattr(self, k), opts)}Use one of {list(opts)}.")
-        if self.lr is not None and not self.lr > 0: raise ConfigError("The learning rate must be positive.", self.lr, "Use e.g. lr=5e-5 for full fine-tuning or lr=1e-3 for LoRA.")
-        for k in ('epochs', 'batch_size', 'grad_accum'): _check_pos_int(k, getattr(self, k))
-        if self.max_steps is not None: _check_pos_int('max_steps', self.max_steps)
-        if self.eval_every != 'epoch': _check_pos_int('eval_every', self.eval_every, "or 'epoch'")
-        if not 0 <= self.warmup_pct < 1: raise ConfigError("warmup_pct must be in [0, 1).", self.warmup_pct, "Use e.g. warmup_pct=0.1.")
+        for k, rule in _NUMBERS.items(): check_number(k, getattr(self, k), **rule)
+        if self.eval_every != 'epoch' and (isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int) or self.eval_every < 1):
+            raise ConfigError("eval_every must be a positive integer or 'epoch'.", self.eval_every, "Pass e.g. eval_every=100 or eval_every='epoch'.")
+        for k in _FLAGS:
+            if not isinstance(getattr(self, k), bool): raise ConfigError(f"{k} must be True or False.", getattr(self, k), f"Pass {k}=True or {k}=False.")
+        if self.by_length is not None and not isinstance(self.by_length, bool):
+            raise ConfigError("by_length must be True, False or None.", self.by_length, "Pass by_length=None to group texts by length.")
+        if self.metric not in METRICS:
+            raise ConfigError("Unknown metric.", self.metric, f"{close_matches(self.metric, METRICS)}Use one of {list(METRICS)}.")
 
     @classmethod
     def from_kwargs(cls, **kw):
@@ -70,8 +75,15 @@ class TrainConfig:
             if k not in names: raise ConfigError("Unknown hyper-parameter.", k, f"{close_matches(k, names)}Valid names: {names}.")
         return cls(**kw)
 
-def _check_pos_int(name, v, alt=''):
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ConfigError(f"{name} must be a positive integer{' ' + alt if alt else ''}.", v, f"Pass e.g. {name}=1.")
+METRICS = ('loss', 'accuracy', 'macro_f1', 'roc_auc')  # what `metric` may name (roc_auc: binary tasks)
+_FLAGS = ('use_weights', 'restore_best', 'progress')
+_NUMBERS = dict(  # field -> how `check_number` checks it
+    lr=dict(low=0, low_open=True, none=True, example=5e-5), epochs=dict(integer=True, low=1, example=1),
+    max_steps=dict(integer=True, low=1, none=True, example=100), batch_size=dict(integer=True, low=1, example=16),
+    grad_accum=dict(integer=True, low=1, example=1), weight_decay=dict(low=0, example=0.01),
+    warmup_pct=dict(low=0, high=1, high_open=True, example=0.1), grad_clip=dict(low=0, low_open=True, none=True, example=1.0),
+    patience=dict(integer=True, low=1, none=True, example=3), seed=dict(integer=True, low=0, example=42),
+    eval_batch_size=dict(integer=True, low=1, none=True, example=32), num_workers=dict(integer=True, low=0, example=0))
 
 # %% ../nbs/05_train.ipynb #0ca79994
 def cpu_has_bf16() -> bool:
@@ -129,7 +141,18 @@ def _make_accelerator(cfg:TrainConfig):
     if int(os.environ.get('WORLD_SIZE', '1')) == 1: AcceleratorState._reset_state(reset_partial_state=True)
     return Accelerator(mixed_precision=resolve_precision(cfg.mixed_precision, dev), gradient_accumulation_steps=cfg.grad_accum, cpu=dev.type == 'cpu')
 
-# %% ../nbs/05_train.ipynb #ec555eee
+# %% ../nbs/05_train.ipynb #bba27182
+def _check_order(model, task):
+    "Raise `ConfigError` when `model` and `task` are swapped or of the wrong type."
+    if isinstance(model, Task) and isinstance(task, nn.Module):
+        raise ConfigError("The model and the task are in the wrong order.", f"Tuner({type(model).__name__}, {type(task).__name__}, ...)",
+                          "Pass the model first: Tuner(model, task, ...).")
+    if not isinstance(model, nn.Module): raise ConfigError("The model must be a torch.nn.Module.", type(model).__name__,
+                                                           "Load one with load_model(name, task).")
+    if not isinstance(task, Task): raise ConfigError("The task must be a tunebook Task.", type(task).__name__,
+                                                     "Build one with Task.from_df(...) or Task.from_csv(...).")
+
+# %% ../nbs/05_train.ipynb #de0b2594
 class Tuner:
     "Fine-tune `model` on `task` with `method`: `fit`, `evaluate`, `predict`, `save`, `export`."
     def __init__(self, model:nn.Module, # a classifier returning `.logits` (a transformers model or e.g. `SmallCNN`)
@@ -138,9 +161,14 @@ class Tuner:
                  callbacks:list|None=None, # extra `Callback`s
                  objective=None, # `objective(model, batch) -> (loss, outputs)`; default: `CrossEntropy` from the hparams
                  **hparams): # any `TrainConfig` field: lr, epochs, batch_size, ...
+        _check_order(model, task)
         self.cfg, self.task, self.method = TrainConfig.from_kwargs(**hparams), task, Method.named(method or Full())
         self.objective = objective or CrossEntropy(self.cfg.class_weights, self.cfg.use_weights)
+        if not callable(self.objective): raise ConfigError("The objective must be callable as objective(model, batch).", type(objective).__name__,
+                                                           "Pass an Objective such as CrossEntropy(label_smoothing=0.1), or a function.")
         check_model_task(model, task)
+        if self.cfg.metric == 'roc_auc' and task.n_classes != 2:
+            raise ConfigError("metric='roc_auc' needs a binary task.", f"{task.n_classes} classes", "Use metric='macro_f1' or 'accuracy'.")
         self._clamp_batch_size()
         set_seed(self.cfg.seed)
         self.model = self.method.apply(model)
@@ -152,6 +180,7 @@ class Tuner:
         self.add_callbacks(self._default_callbacks() + list(callbacks or []))
         self.accelerator = _make_accelerator(self.cfg)
         self.model.to(self.accelerator.device)
+        if hasattr(self.objective, 'setup'): self.objective.setup(self)  # its settings (class weights) fail now, not in fit
 
     device = property(lambda self: self.accelerator.device)
 
@@ -177,7 +206,7 @@ class Tuner:
         cfg = self.cfg
         return f"Tuner({type(base_model(self.model)).__name__}, {self.method}, lr={self.lr:g}, epochs={cfg.epochs}, batch_size={cfg.batch_size})"
 
-# %% ../nbs/05_train.ipynb #f41de7b2
+# %% ../nbs/05_train.ipynb #b0682433
 @dataclass
 class ParamCount:
     "Trainable and total parameters of a model, overall and per top-level module."
@@ -203,7 +232,7 @@ def trainable_params(self:Tuner) -> ParamCount:
         t, a = rows.get(key, (0, 0)); rows[key] = (t + p.numel() * p.requires_grad, a + p.numel())
     return ParamCount(pd.DataFrame(rows.values(), index=pd.Index(rows.keys(), name='module'), columns=['trainable', 'total']))
 
-# %% ../nbs/05_train.ipynb #7adc3016
+# %% ../nbs/05_train.ipynb #60503f79
 @patch
 def _eval_batch_size(self:Tuner) -> int: return self.cfg.eval_batch_size or 2 * self.cfg.batch_size
 
@@ -220,7 +249,7 @@ def predict(self:Tuner, x) -> pd.DataFrame: # raw inputs (texts, one text, image
     df.insert(0, 'pred', p.pred_labels)
     return df
 
-# %% ../nbs/05_train.ipynb #ffc89547
+# %% ../nbs/05_train.ipynb #3e69ad31
 def _param_groups(params:list, weight_decay:float) -> list[dict]:
     "Weight decay for matrices, none for biases and norm weights."
     return [{'params': [p for p in params if p.ndim >= 2], 'weight_decay': weight_decay},
@@ -243,7 +272,7 @@ def make_scheduler(opt, schedule:str, total:int, warmup_pct:float, lr:float,
     f = _linear_schedule(round(warmup_pct * total), total)
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: f(s // substeps))
 
-# %% ../nbs/05_train.ipynb #91e33f30
+# %% ../nbs/05_train.ipynb #a1c9eaa5
 @patch
 def _loader(self:Tuner, seed:int):
     "The train split's DataLoader for an epoch seeded with `seed`, from `task.dataloader`, the one batching path."
@@ -272,7 +301,7 @@ def _setup_fit(self:Tuner, epochs):
     self.history, self.step, self.epoch, self._batch, self.n_seen = History(), 0, 0, 0, 0
     self.stop_training, self.last_metrics, self.best, self._best_state, self._rng = False, None, None, None, None
 
-# %% ../nbs/05_train.ipynb #28d086e1
+# %% ../nbs/05_train.ipynb #b6c22ba5
 @patch
 def _run_epoch(self:Tuner):
     "One epoch: objective (forward and loss), backward, clip, step; events, logging and evaluation after each optimizer step."
@@ -312,7 +341,7 @@ def _after_step(self:Tuner, loss:float, lr:float):
     if self.cfg.eval_every != 'epoch' and self.step % self.cfg.eval_every == 0: self._fit_eval()
     self._event('on_step_end')
 
-# %% ../nbs/05_train.ipynb #f374cd83
+# %% ../nbs/05_train.ipynb #0af05a90
 @patch
 def _fit_eval(self:Tuner):
     "Evaluate on the valid split during fit, track the best, fire `on_eval_end`."
@@ -331,11 +360,13 @@ def _weights_to_keep(self:Tuner) -> dict:
     keep = {n for n,p in self.model.named_parameters() if p.requires_grad} | {n for n,_ in self.model.named_buffers()}
     return {k: v.detach().to('cpu', copy=True) for k,v in self.model.state_dict().items() if k in keep}
 
-# %% ../nbs/05_train.ipynb #6303cfee
+# %% ../nbs/05_train.ipynb #17fd50ba
 @patch
 def fit(self:Tuner, epochs:int|None=None, # epochs to train (default: `cfg.epochs`)
         resume_from=None) -> History: # a checkpoint folder to resume exactly from
     "Train the model; returns the `History` (also `tuner.history`)."
+    check_number('epochs', epochs, integer=True, low=1, none=True, example=1)
+    if resume_from is not None: read_manifest(resume_from, self.task.classes)  # a bad folder fails before any work
     set_seed(self.cfg.seed)
     self._setup_fit(epochs)
     try:
@@ -362,10 +393,12 @@ def _epoch_cycle(self:Tuner):
     self._event('on_epoch_end')
     self.epoch, self._batch = self.epoch + 1, 0
 
-# %% ../nbs/05_train.ipynb #f6c409b0
+# %% ../nbs/05_train.ipynb #40e9f429
 @patch
-def save(self:Tuner, path) -> Path: # the checkpoint folder to write (replaced atomically)
+def save(self:Tuner, path, # the checkpoint folder to write (replaced atomically)
+         overwrite:bool=False) -> Path: # replace a folder that is not a tunebook checkpoint
     "Write a checkpoint: weights and, once training has started, the full training state."
+    path = output_dir(path, 'checkpoint', overwrite)
     acc, tensors, state = self.accelerator, {'model': self.model.state_dict()}, {}
     if self.opt is not None:
         tensors['optimizer'], opt_rest = flatten_optimizer(self.opt.state_dict())
@@ -376,7 +409,7 @@ def save(self:Tuner, path) -> Path: # the checkpoint folder to write (replaced a
     manifest = {'classes': list(self.task.classes), 'step': self.step, 'epoch': self.epoch, 'method': self.method.spec(),
                 'hparams': asdict(self.cfg), 'model': type(base_model(self.model)).__name__, 'best': self.best, 'objective': repr(self.objective),
                 'metrics': self.last_metrics.as_dict() if self.last_metrics else None}
-    if acc.is_main_process: write_checkpoint(path, tensors, {'state': state} if state else {}, manifest)
+    if acc.is_main_process: write_checkpoint(path, tensors, {'state': state} if state else {}, manifest, overwrite=overwrite)
     acc.wait_for_everyone()
     return Path(path)
 
@@ -387,7 +420,7 @@ def _load_weights(self:Tuner, path):
     except RuntimeError as e: raise CheckpointError("The checkpoint's weights do not fit this model.", str(e).splitlines()[0][:300],
                                                     "Pass the same architecture and method the checkpoint was trained with.") from None
 
-# %% ../nbs/05_train.ipynb #36df3f58
+# %% ../nbs/05_train.ipynb #d72253cd
 _SAME_RUN = ('batch_size', 'grad_accum', 'seed')
 
 def _key(o): return json.dumps(o, sort_keys=True, default=jsonable)
@@ -406,12 +439,16 @@ def _resume(self:Tuner, path):
     self._load_weights(path)
     self.opt.load_state_dict(unflatten_optimizer(read_tensors(path, 'optimizer'), st['optimizer']))
     self.sched.load_state_dict(st['scheduler'])
+    if st['step'] >= self.total_steps:
+        raise CheckpointError(f"The checkpoint is at step {st['step']}, but this run stops after {self.total_steps} steps: there is nothing left to train.",
+                              f"checkpoint step {st['step']}, max_steps={self.cfg.max_steps}, epochs={self.cfg.epochs}",
+                              f"Resume with more steps (max_steps > {st['step']}, or more epochs), or load the weights with Tuner.load(path, model, task).")
     self.step, self.epoch, self._batch, self.n_seen, self.best = st['step'], st['epoch'], st['batch'], st['n_seen'], st['best']
     self.accelerator.step, self.history = st['acc_step'], History(**st['history'])
     if st['epoch_done']: self.epoch, self._batch = self.epoch + 1, 0
     self._rng = (st['rng'], read_tensors(path, 'rng'))
 
-# %% ../nbs/05_train.ipynb #e3a2e552
+# %% ../nbs/05_train.ipynb #69e43c00
 @patch(cls_method=True)
 def load(cls:Tuner, path, # a checkpoint folder
          model:nn.Module, # a fresh model of the checkpoint's architecture
@@ -426,7 +463,7 @@ def load(cls:Tuner, path, # a checkpoint folder
         tuner.history, tuner.best, tuner.step = History(**st['history']), st['best'], st['step']
     return tuner
 
-# %% ../nbs/05_train.ipynb #33daa367
+# %% ../nbs/05_train.ipynb #638c98f7
 @patch
 def _export_to(self:Tuner, tmp:Path, final:Path, merge:bool):
     "Write the export into `tmp`; peft adapters refer to `final/base`."
@@ -446,8 +483,9 @@ def _export_to(self:Tuner, tmp:Path, final:Path, merge:bool):
 
 @patch
 def export(self:Tuner, path, # the folder to write (replaced atomically)
-           merge:bool=False) -> Path: # peft methods: fold the adapters into the weights
+           merge:bool=False, # peft methods: fold the adapters into the weights
+           overwrite:bool=False) -> Path: # replace a folder that is not a previous tunebook export
     "A `save_pretrained` folder of the fine-tuned model (adapter-only or merged for peft methods)."
-    path = Path(path)
-    with atomic_dir(path) as tmp: self._export_to(tmp, path, merge)
+    path = output_dir(path, 'export', overwrite)
+    with atomic_dir(path, 'export', overwrite) as tmp: self._export_to(tmp, path, merge)
     return path
