@@ -40,4 +40,4 @@ def test_fit_reports_bad_input_without_traceback(tmp_path):
 def test_fit_with_lr_zero_is_refused_with_its_value(tmp_path):
     pd.DataFrame({'text': ['good', 'bad'] * 10, 'label': ['pos', 'neg'] * 10}).to_csv(tmp_path/'d.csv', index=False)
     r = tunebook('fit', '--model', 'tiny-bert', '--data', str(tmp_path/'d.csv'), '--text', 'text', '--label', 'label', '--lr', '0')
-    assert r.returncode == 2 and 'learning rate must be positive' in r.stderr and 'seen: 0.0' in r.stderr
+    assert r.returncode == 2 and 'lr must be a positive number' in r.stderr and 'seen: 0.0' in r.stderr
