@@ -44,7 +44,7 @@ def _as_list(cols) -> list:
 def _label_values(y) -> pd.Series:
     "Labels as a Series, integral floats turned into ints, refusing NaN/None."
     y = pd.Series(np.asarray(y) if not isinstance(y, pd.Series) else y.to_numpy()).reset_index(drop=True)
-    _check_missing(y, 'labels', "Drop those rows (df.dropna(subset=[label])) or fill them in before building the Task.")
+    _check_missing(y, 'labels', "Remove or fill those rows in the data file or frame (with pandas: df.dropna(subset=[label])).")
     if pd.api.types.is_float_dtype(y) and (y == y.round()).all(): y = y.astype('int64')
     return y
 
@@ -72,7 +72,7 @@ def _warn_spaces(names:list[str]):
     for n in names: by_stripped.setdefault(n.strip(), []).append(n)
     clash = [v for v in by_stripped.values() if len(v) > 1]
     if clash: warnings.warn(f"Labels that differ only by surrounding spaces are different classes: {clash}. "
-                            "If they are the same class, strip the label column first (e.g. df[label].str.strip()).", TunebookWarning, stacklevel=4)
+                            "If they are the same class, remove the spaces in the data (with pandas: df[label].str.strip()).", TunebookWarning, stacklevel=4)
 
 def _label_ids(y:pd.Series, classes:list[str]) -> np.ndarray:
     "Map labels to class ids (int64), refusing values outside `classes`."
@@ -86,10 +86,10 @@ def _label_ids(y:pd.Series, classes:list[str]) -> np.ndarray:
 def _text_inputs(x) -> list[str]:
     "Validate texts: strings only, no NaN or None."
     s = pd.Series([x] if isinstance(x, str) else list(x), dtype=object)
-    _check_missing(s, 'texts', "Drop those rows (df.dropna(subset=[text])) or fill them, e.g. with ''.")
+    _check_missing(s, 'texts', "Remove or fill those rows in the data file or frame (with pandas: df.dropna(subset=[text])).")
     bad = ~s.map(lambda v: isinstance(v, str)).astype(bool)
     if bad.any(): raise DataError(f"Texts must be strings; {_rows(bad)} are not.", type(s[bad].iloc[0]).__name__,
-                                  "Convert them first, e.g. df[text] = df[text].astype(str).")
+                                  "Point text= at the column of texts, or convert that column to strings (with pandas: df[text].astype(str)).")
     return s.tolist()
 
 # %% ../nbs/02_data.ipynb #e9cc7668
@@ -141,7 +141,7 @@ def _tabular_inputs(x, names=None) -> tuple[np.ndarray, list[str]]:
     bad = [c for c in df.columns if not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))]
     if bad: raise DataError("Feature columns must be numeric.", bad,
                             "Encode them as numbers first, e.g. df = pd.get_dummies(df, columns=[...]).")
-    _check_missing(df, 'features', "Drop those rows (df.dropna(subset=features)) or impute the missing values.")
+    _check_missing(df, 'features', "Remove those rows or impute the missing values (with pandas: df.dropna(subset=features)).")
     return df.to_numpy(np.float32), list(df.columns)
 
 # %% ../nbs/02_data.ipynb #84199d3c
@@ -151,7 +151,7 @@ def _groups_frame(groups, n:int) -> pd.DataFrame|None:
     g = groups.reset_index(drop=True) if isinstance(groups, pd.DataFrame) else pd.DataFrame(
         groups if isinstance(groups, dict) else {getattr(groups, 'name', None) or 'group': np.asarray(groups)})
     if len(g) != n: raise DataError(f"groups has {len(g)} rows but there are {n} examples.", len(g), "Pass one group value per example.")
-    _check_missing(g, 'groups', "Fill them with an explicit value, e.g. df[col].fillna('unknown'), or drop those rows.")
+    _check_missing(g, 'groups', "Give them an explicit value such as 'unknown' in the data (with pandas: df[col].fillna('unknown')), or remove those rows.")
     return g
 
 def _weight_values(w, n:int) -> np.ndarray|None:
