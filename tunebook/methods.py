@@ -59,6 +59,7 @@ class Method:
     registry:ClassVar[dict] = {} # name -> Method subclass, filled by `register`
     def apply(self, model:nn.Module) -> nn.Module: return model
     def spec(self) -> dict: return {'name': type(self).__name__, **asdict(self)}
+    def describe(self) -> str: return type(self).__name__
 
     @classmethod
     def register(cls, key:str, # the method's short name, e.g. 'lora'
@@ -141,6 +142,7 @@ class LoRA(Method):
         return 2 * self.r if self.alpha is None else self.alpha
 
     def spec(self) -> dict: return {**super().spec(), 'alpha': self.lora_alpha}
+    def describe(self) -> str: return f"LoRA r={self.r}"
 
     def apply(self, model):
         peft = lazy_import('peft', feature='LoRA')

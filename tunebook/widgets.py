@@ -18,9 +18,14 @@ from .viz import png_img, confusion_png
 from .controls import StatusLine, ProgressRow, LiveChart, error_text
 
 # %% auto #0
-__all__ = ['PanelCallback', 'TrainingPanel', 'PanelSnapshot']
+__all__ = ['run_status', 'PanelCallback', 'TrainingPanel', 'PanelSnapshot']
 
-# %% ../nbs/10_widgets.ipynb #5e30fb39
+# %% ../nbs/10_widgets.ipynb #fbc7916f
+def run_status(t:Tuner) -> str:
+    "A short human description of a run in progress, e.g. 'training LoRA r=8 · lr 5.0e-04 · epoch 1/2'."
+    return f"training {t.method.describe()} · lr {t.lr:.1e} · epoch {min(t.epoch + 1, t.n_epochs)}/{t.n_epochs}"
+
+# %% ../nbs/10_widgets.ipynb #e4d42db7
 class PanelCallback(Callback):
     "Reports a run to a `TrainingPanel` (progress, live chart) and applies its Stop button at step boundaries."
     order = 95  # after the callbacks that may stop training themselves (early stopping)
@@ -29,8 +34,9 @@ class PanelCallback(Callback):
     def on_fit_start(self):
         t, p = self.tuner, self.panel
         p.progress.start(t.total_steps, t.step)
-        p.status.set(f"training {t}", 'running')
         self._apply_stop()
+
+    def on_epoch_start(self): self.panel.status.set(run_status(self.tuner), 'running')
 
     def on_step_end(self):
         t, p = self.tuner, self.panel
@@ -48,7 +54,7 @@ class PanelCallback(Callback):
     def _apply_stop(self):
         if self.panel.stop_requested: self.tuner.stop_training = True
 
-# %% ../nbs/10_widgets.ipynb #f4efbf8a
+# %% ../nbs/10_widgets.ipynb #192c1cbc
 _PANEL_METHODS = ('Full', 'HeadOnly', 'LoRA')  # the methods the panel offers, found through `Method.named`
 
 def _method_name(method) -> str:
@@ -58,7 +64,7 @@ def _method_name(method) -> str:
     if name not in _PANEL_METHODS: raise ConfigError("The training panel offers Full, HeadOnly and LoRA.", name, f"Use one of {list(_PANEL_METHODS)}.")
     return name
 
-# %% ../nbs/10_widgets.ipynb #24bd3720
+# %% ../nbs/10_widgets.ipynb #90017fe8
 class TrainingPanel:
     "A live training panel: method and hyper-parameter controls, Start/Stop/Reset, progress, live chart, results."
     def __init__(self, task, # the `Task` to learn
@@ -81,7 +87,7 @@ class TrainingPanel:
         self._build()
         self.reset()
 
-# %% ../nbs/10_widgets.ipynb #6c1f0c18
+# %% ../nbs/10_widgets.ipynb #cd05d1be
 @patch
 def _build(self:TrainingPanel):
     "Create the widgets and wire the buttons."
@@ -114,7 +120,7 @@ def _method_changed(self:TrainingPanel, change):
 @patch
 def _ipython_display_(self:TrainingPanel): display(self.widget)
 
-# %% ../nbs/10_widgets.ipynb #a83867be
+# %% ../nbs/10_widgets.ipynb #9a91097d
 @patch
 def settings(self:TrainingPanel) -> dict:
     "The method and hyper-parameters the controls show."
@@ -136,7 +142,7 @@ def build_tuner(self:TrainingPanel) -> Tuner:
     if name == 'LoRA': method = replace(method, r=r)
     return Tuner(self.model_fn(), self.task, method, callbacks=[PanelCallback(self), *self.callbacks], progress=False, **s, **self.hparams)
 
-# %% ../nbs/10_widgets.ipynb #5173c59e
+# %% ../nbs/10_widgets.ipynb #1de3e7a9
 @patch(as_prop=True)
 def running(self:TrainingPanel) -> bool: return self.thread is not None and self.thread.is_alive()
 
@@ -164,7 +170,7 @@ def wait(self:TrainingPanel, timeout:float|None=None): # seconds; None: as long 
     if self.error is not None: raise self.error
     return self.tuner.history if self.tuner else None
 
-# %% ../nbs/10_widgets.ipynb #04eb5ff7
+# %% ../nbs/10_widgets.ipynb #be94221a
 @patch
 def _run(self:TrainingPanel, n_threads:int):
     "The background thread: build, fit, show the results; any error goes to the status line and `self.error`."
@@ -189,6 +195,7 @@ def _clear(self:TrainingPanel):
     self.tuner, self.error, self.stop_requested = None, None, False
     self.chart.clear(); self.progress.start(0)
     self.results.value, self.confusion.value = '', b''
+    self.confusion.layout.display = 'none'  # an empty Image widget shows a broken-image icon
 
 @patch
 def reset(self:TrainingPanel):
@@ -197,7 +204,7 @@ def reset(self:TrainingPanel):
     self._clear(); self._set_controls(self.initial); self._buttons(running=False)
     self.status.set("ready: choose a method and hyper-parameters, then press Start")
 
-# %% ../nbs/10_widgets.ipynb #c265cdbd
+# %% ../nbs/10_widgets.ipynb #5757e055
 @patch
 def final_metrics(self:TrainingPanel):
     "The validation `Metrics` of the model as it is now."
@@ -209,11 +216,12 @@ def final_metrics(self:TrainingPanel):
 def _show_results(self:TrainingPanel, elapsed:float):
     t, m = self.tuner, self.final_metrics()
     self.results.value, self.confusion.value = m._repr_html_(), confusion_png(m)
+    self.confusion.layout.display = ''
     self.progress.finish()
     verb = 'stopped' if self.stop_requested and t.step < t.total_steps else 'done'
     self.status.set(f"{verb} at step {t.step}/{t.total_steps} in {elapsed:.1f} s: valid {self.metric} {m[self.metric]:.4f}", 'ok')
 
-# %% ../nbs/10_widgets.ipynb #35820bf2
+# %% ../nbs/10_widgets.ipynb #84fa86a8
 @patch
 def panel(self:Tuner, **kwargs) -> TrainingPanel: # override any `TrainingPanel` argument
     "A `TrainingPanel` training copies of this Tuner's current model with its task, method and hyper-parameters."
@@ -221,7 +229,7 @@ def panel(self:Tuner, **kwargs) -> TrainingPanel: # override any `TrainingPanel`
     hp = {k: v for k, v in asdict(self.cfg).items() if k != 'lr'}
     return TrainingPanel(self.task, lambda: copy.deepcopy(model), **dict(method=self.method, lr=self.lr, **hp) | kwargs)
 
-# %% ../nbs/10_widgets.ipynb #5e1663d6
+# %% ../nbs/10_widgets.ipynb #3b6c5c29
 @dataclass
 class PanelSnapshot:
     "The state of a panel as static HTML (images embedded), for documentation pages and reports."
