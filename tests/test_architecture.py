@@ -66,3 +66,14 @@ def test_no_file_refers_to_a_document_outside_the_repository():
         for i, line in enumerate(p.read_bytes().splitlines(), 1):
             if STALE.encode() in line: hits.append(f"{name}:{i}")
     assert not hits, f"{STALE} is mentioned in:\n" + '\n'.join(hits)
+
+def test_slow_cells_hold_no_import():
+    "nbdev's docs processing runs every cell that imports something, so an import in a `#| slow` cell would run it on every docs build."
+    bad = []
+    for p in sorted((ROOT/'nbs').rglob('*.ipynb')):
+        for i, c in enumerate(json.loads(p.read_text(encoding='utf-8'))['cells']):
+            src = ''.join(c['source'])
+            if c['cell_type'] == 'code' and '#| slow' in src:
+                tree = ast.parse('\n'.join('' if l.lstrip().startswith(('%', '!')) else l for l in src.splitlines()))
+                if any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree)): bad.append(f"{p.relative_to(ROOT)} cell {i}")
+    assert not bad, "slow cells with imports:\n" + '\n'.join(bad)

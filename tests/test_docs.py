@@ -1,7 +1,7 @@
 """The offline documentation site, built by `python tools/build_docs.py` (nbdev's processing + Sphinx/MyST-NB, no Quarto).
 
 - the real site builds from nbs/; every relative link and anchor resolves; nothing loads from the network;
-  each tunebook module has a page naming everything in its `__all__`;
+  each tunebook module has a page naming everything in its `__all__`; each nbs/guide notebook has a guide page;
 - a small synthetic notebook set checks what nbs/ may not have yet: tutorials, math (MathML), images, widget
   snapshots, hidden cells; and that a failed build leaves the previous site in place;
 - a real browser (Debian's chromium through Playwright) opens the home, an API, a tutorial and the search pages over
@@ -121,6 +121,18 @@ def test_site_has_home_and_a_page_per_module(site):
         assert (site/page).exists(), f'no page {page} for tunebook.{mod}'
         assert f'href="{page}"' in (site/'index.html').read_text(), f'the home page does not link to {page}'
     assert 'tunebook' in home
+
+def test_guide_pages(site):
+    "Each nbs/guide notebook has a page under guide/, linked from the home page under the Guide caption, before API."
+    guides = sorted(p.stem for p in (ROOT/'nbs'/'guide').glob('*.ipynb') if not p.name.startswith('_'))
+    assert 'architecture' in guides, 'nbs/guide/architecture.ipynb is missing'
+    home = (site/'index.html').read_text(encoding='utf-8')
+    for g in guides:
+        assert (site/'guide'/f'{g}.html').exists(), f'no page guide/{g}.html for nbs/guide/{g}.ipynb'
+        assert f'href="guide/{g}.html"' in home, f'the home page does not link to guide/{g}.html'
+    captions = re.findall(r'class="caption-text">([^<]+)<', home)
+    assert 'Guide' in captions and captions.index('Guide') < captions.index('API'), captions
+    assert re.search(r'<h1>Architecture\b', (site/'guide'/'architecture.html').read_text(encoding='utf-8')), 'the guide page has no title'
 
 def test_every_exported_name_is_on_its_module_page(site):
     missing = []

@@ -9,7 +9,9 @@
 5. the new site replaces `_docs/` only when all of that succeeded (it is built beside it, then swapped in).
 
 Pages: `index.ipynb` is the home page, each `NN_*.ipynb` an API page (named as nbdev names it: `00_core` -> core.html),
-each `tutorials/*.ipynb` a tutorial page. `--serve` serves the built site on http://127.0.0.1:PORT/."""
+each `guide/*.ipynb` a guide page, each `tutorials/*.ipynb` a tutorial page (in those two folders, notebooks named
+`_*` are left out). The navigation shows Home, Tutorials, Guide, then API. `--serve` serves the built site on
+http://127.0.0.1:PORT/."""
 from __future__ import annotations
 import argparse, ast, hashlib, html, io, json, multiprocessing, os, re, shutil, sys, tempfile, time
 from concurrent.futures import ProcessPoolExecutor
@@ -38,11 +40,15 @@ def site_url() -> str:
 
 # ---- 1. which notebooks ------------------------------------------------------------------------------------------
 
+SUBFOLDERS = ('guide', 'tutorials')   # sections whose pages live in a folder of their own, named as the section
+NAV = (('tutorials', 'Tutorials'), ('guide', 'Guide'), ('api', 'API'))   # the navigation's sections, in order, after Home
+
 def doc_notebooks(nbs:Path) -> dict:
-    "The notebooks the site is made of, by section: `home` (index), `api` (NN_*.ipynb) and `tutorials`."
+    "The notebooks the site is made of, by section: `home` (index), `guide`, `api` (NN_*.ipynb) and `tutorials`."
     if not (nbs/'index.ipynb').exists(): raise DocsBuildError(f"No home page: {nbs/'index.ipynb'} is missing.")
-    return {'home': [nbs/'index.ipynb'], 'api': sorted(nbs.glob('[0-9][0-9]*_*.ipynb')),
-            'tutorials': sorted(p for p in (nbs/'tutorials').glob('*.ipynb') if not p.name.startswith('_'))}
+    sub = lambda d: sorted(p for p in (nbs/d).glob('*.ipynb') if not p.name.startswith('_'))
+    return {'home': [nbs/'index.ipynb'], 'guide': sub('guide'), 'api': sorted(nbs.glob('[0-9][0-9]*_*.ipynb')),
+            'tutorials': sub('tutorials')}
 
 # ---- 2. one notebook: nbdev's processing, then MyST-NB cells (runs in a worker process) --------------------------
 
@@ -178,7 +184,7 @@ def process_all(nbs:dict, jobs:int, cache:bool=True) -> dict:
                     CACHE_DIR.mkdir(parents=True, exist_ok=True)
                     for old in CACHE_DIR.glob(f'{flat[i][1].stem}-*.json'): old.unlink()   # stale versions
                     tmp = keys[i].with_suffix('.tmp'); tmp.write_text(json.dumps(r)); os.replace(tmp, keys[i])
-    errors = [f"{p.relative_to(p.parents[1]) if sec == 'tutorials' else p.name}: {nb}"
+    errors = [f"{p.relative_to(p.parents[1]) if sec in SUBFOLDERS else p.name}: {nb}"
               for (sec, p), (ok, nb) in zip(flat, results) if not ok]
     if errors: raise DocsBuildError("nbdev could not process these notebooks (a cell it runs for the docs failed; "
                                     "nbdev runs show_doc cells, exported cells and any cell with an import, so keep "
@@ -195,12 +201,10 @@ def toctree(caption:str, docs:list) -> str:
 def write_sources(pages:dict, src:Path):
     "Write the MyST-NB notebooks into `src`, with the site's navigation (hidden toctrees) on the home page."
     import nbformat
-    docs = {'api': [n for n, _ in pages['api']], 'tutorials': [f'tutorials/{n}' for n, _ in pages['tutorials']]}
+    docs = {sec: [f'{sec}/{n}' if sec in SUBFOLDERS else n for n, _ in pages.get(sec, [])] for sec, _ in NAV}
     (_, home), = pages['home']
-    home['cells'] += [dict(cell_type='markdown', metadata={}, source=toctree(cap, docs[sec]))
-                      for sec, cap in (('tutorials', 'Tutorials'), ('api', 'API')) if docs[sec]]
-    names = [('index', home)] + list(zip(docs['api'], [nb for _, nb in pages['api']])) \
-          + list(zip(docs['tutorials'], [nb for _, nb in pages['tutorials']]))
+    home['cells'] += [dict(cell_type='markdown', metadata={}, source=toctree(cap, docs[sec])) for sec, cap in NAV if docs[sec]]
+    names = [('index', home)] + [(name, nb) for sec, _ in NAV for name, (_, nb) in zip(docs[sec], pages.get(sec, []))]
     for name, nb in names:
         for i, c in enumerate(nb['cells']): c['id'] = f'cell-{i}'
         path = src/f'{name}.ipynb'; path.parent.mkdir(parents=True, exist_ok=True)
@@ -314,8 +318,8 @@ def main(argv=None):
     except DocsBuildError as e:
         print(f'docs build failed ({a.out} left as it was):\n{e}', file=sys.stderr); return 1
     n = sum(map(len, pages.values()))
-    print(f"built {n} pages ({len(pages['api'])} API, {len(pages['tutorials'])} tutorials) into {a.out} "
-          f"in {time.time()-t0:.1f} s; open {a.out/'index.html'}")
+    print(f"built {n} pages ({len(pages['guide'])} guide, {len(pages['api'])} API, {len(pages['tutorials'])} tutorials) "
+          f"into {a.out} in {time.time()-t0:.1f} s; open {a.out/'index.html'}")
     if a.serve is not None: serve(a.out, a.serve)
     return 0
 
