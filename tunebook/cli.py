@@ -79,7 +79,9 @@ def _report(metrics, path, probe=None, seconds=None):
     print(f"\nTest metrics ({len(metrics.labels)} examples):")
     print('\n'.join(f"  {k:9s} {v:.4f}" for k, v in metrics.as_dict().items() if v is not None))
     print(metrics.to_frame().to_string(float_format='%.4f'))
-    if probe is not None: print(f"\nFine-tuned accuracy {metrics.accuracy:.4f} vs best baseline {probe.best_test:.4f}: {100 * (metrics.accuracy - probe.best_test):+.1f} points")
+    if probe is not None:
+        print(f"\nFine-tuned accuracy {metrics.accuracy:.4f} vs the baseline's {probe.baseline:.4f} (C={probe.best.C:g}, chosen on the valid "
+              f"split): {100 * (metrics.accuracy - probe.baseline):+.1f} points")
     if seconds is not None: print(f"Took {seconds / 60:.1f} min.")
     print(f"Model saved to {Path(path).resolve()} (load it with transformers' AutoModelForSequenceClassification.from_pretrained)")
 

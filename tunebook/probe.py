@@ -43,13 +43,16 @@ class ProbeResult:
     "Accuracy of logistic regressions on frozen features, one row per regularisation strength C."
     table:pd.DataFrame # columns: C, train_acc, valid_acc, test_acc
     best = property(lambda self: self.table.loc[self.table.valid_acc.idxmax()])
-    best_test = property(lambda self: float(self.table.test_acc.max()))
+    baseline = property(lambda self: float(self.best.test_acc))  # test accuracy of the C chosen on the valid split
+    best_test = property(lambda self: float(self.table.test_acc.max()))  # peeks at the test split: for information only
     def to_frame(self) -> pd.DataFrame: return self.table
     def plot(self, ax=None):
         "Accuracy against C (log scale), per split."
         ax = self.table.set_index('C')[['train_acc', 'valid_acc', 'test_acc']].plot(marker='o', logx=True, ax=ax)
         ax.set_ylabel('accuracy'); ax.set_title('Linear probe on frozen features'); return ax
-    def __repr__(self): return f"ProbeResult(best C={self.best.C:g}: valid {self.best.valid_acc:.4f}, test {self.best.test_acc:.4f}; best test {self.best_test:.4f})"
+    def __repr__(self):
+        b = self.best
+        return f"ProbeResult(C={b.C:g} chosen on valid ({b.valid_acc:.4f}): test {b.test_acc:.4f}; best test of any C {self.best_test:.4f})"
     def _repr_html_(self): return f"<p>{html.escape(repr(self))}</p>" + self.table.to_html(index=False, float_format='%.4f')
 
 # %% ../nbs/05e_probe.ipynb #775a1833
