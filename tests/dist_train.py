@@ -43,6 +43,7 @@ def main(out, batch_size, objective_name='default'):
     if tuner.accelerator.is_main_process:
         state = {k: v.detach().cpu().contiguous() for k, v in tuner.model.state_dict().items()}
         save_file(state, out, metadata={'accuracy': str(metrics.accuracy), 'n_eval': str(len(metrics.labels)),
-                                        'processes': str(tuner.accelerator.num_processes)})
+                                        'processes': str(tuner.accelerator.num_processes), 'n_batches': str(tuner.n_batches),
+                                        'total_steps': str(tuner.total_steps)})
 
 if __name__ == '__main__': main(sys.argv[1], int(sys.argv[2]), *sys.argv[3:])

@@ -40,6 +40,7 @@ def test_two_cpu_processes_match_one(tmp_path, objective):
     assert worst < 1e-5, f"2 processes differ from 1 by {worst}"
     assert moved > 1e-3, "training did not change the weights, so the comparison would prove nothing"
     assert m1['n_eval'] == m2['n_eval'] and m1['accuracy'] == m2['accuracy']  # gather_for_metrics drops the padding duplicates
+    assert m1['n_batches'] == m2['n_batches'], (m1, m2)  # each process counts its own share of the batches (the schedule's length)
 
 def load_initial(key, like):
     "The initial value of parameter `key` (same seed as dist_train.py)."

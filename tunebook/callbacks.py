@@ -104,6 +104,7 @@ class Checkpoint(Callback):
     def on_setup(self):
         "Check before training that 'last' and 'best' can be written without destroying anything."
         for name in ('last', 'best'): output_dir(self.dir/name, 'checkpoint', self.overwrite)
+        self.best_step = None  # a new run: its first best is saved, even at a step the last run's best had
 
     def on_step_end(self):
         if self.every != 'epoch' and self.tuner.step % self.every == 0: self.save()

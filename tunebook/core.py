@@ -78,9 +78,9 @@ def check_number(name:str, # the argument's name, for the message
         raise ConfigError(f"{name} must be {rng}, not {kind}.", value, f"Pass e.g. {name}={example!r}" + (" (a number, not a string)." if isinstance(value, str) else "."))
     bad = (low is not None and (value <= low if low_open else value < low)) or (high is not None and (value >= high if high_open else value > high))
     if bad: raise ConfigError(f"{name} must be {rng}.", value, f"Pass e.g. {name}={example!r}.")
-    return value
+    return int(value) if integer else float(value) if not isinstance(value, int) else value
 
-# %% ../nbs/00_core.ipynb #d1e161d1
+# %% ../nbs/00_core.ipynb #8dd0d198
 def lazy_import(module:str, # dotted module name, e.g. 'captum.attr'
                 pip_name:str|None=None, # the PyPI name, when it differs from the top-level module
                 feature:str|None=None): # what the user was trying to do, for the message
@@ -91,7 +91,7 @@ def lazy_import(module:str, # dotted module name, e.g. 'captum.attr'
         raise MissingDependencyError(f"{feature or 'This feature'} needs the optional package '{pkg}', which is not installed.",
                                      str(e), f"pip install {pkg}") from None
 
-# %% ../nbs/00_core.ipynb #f5676002
+# %% ../nbs/00_core.ipynb #9b5de784
 def set_seed(seed:int=42, # the seed for python, numpy and torch
              deterministic:bool=False): # also force deterministic torch kernels
     "Seed every random number generator tunebook uses."
@@ -104,7 +104,7 @@ def set_seed(seed:int=42, # the seed for python, numpy and torch
     if deterministic: torch.use_deterministic_algorithms(True, warn_only=True)
     return seed
 
-# %% ../nbs/00_core.ipynb #ff7f4958
+# %% ../nbs/00_core.ipynb #213bb4a1
 def available_devices() -> list[str]:
     "The device types torch can use on this machine, best first."
     import torch
@@ -125,7 +125,7 @@ def get_device(device:str|None='auto'): # 'auto', 'cpu', 'cuda', 'cuda:1' or 'mp
                           f"Use one of {available_devices()} or 'auto'.")
     return torch.device(device)
 
-# %% ../nbs/00_core.ipynb #856a31fd
+# %% ../nbs/00_core.ipynb #a8b90f29
 def _umask() -> int:
     "The process's file-creation mask."
     mask = os.umask(0); os.umask(mask); return mask
@@ -147,7 +147,7 @@ def atomic_write(path, # the final file path
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
 
-# %% ../nbs/00_core.ipynb #1812c676
+# %% ../nbs/00_core.ipynb #64a3bc9a
 def replace_dir(src:Path, # a complete folder
                 dst:Path): # where it should end up (replaced when it exists)
     "Move folder `src` to `dst`, replacing `dst`; the old contents are removed only after the move."
@@ -168,19 +168,37 @@ def atomic_dir(path, # the final folder
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.'))
     try:
         yield tmp
-        if kind is not None: (tmp/OUTPUT_MARKER).write_text(json.dumps({'format': f'tunebook-{kind}'}))
+        if kind is not None: (tmp/OUTPUT_MARKER).write_text(json.dumps({'format': f'tunebook-{kind}', 'files': sorted(x.name for x in tmp.iterdir())}))
         replace_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
-# %% ../nbs/00_core.ipynb #14d0bd3d
+# %% ../nbs/00_core.ipynb #81087920
 OUTPUT_MARKER = 'tunebook.json'  # written into every folder tunebook writes: {"format": "tunebook-<kind>"}
 
+def _read_json(path:Path) -> dict:
+    "A JSON object from `path`, or {} when it is missing or not one."
+    try: d = json.loads(path.read_text())
+    except (OSError, ValueError): return {}
+    return d if isinstance(d, dict) else {}
+
 def _output_kind(path:Path) -> str|None:
-    "The kind of tunebook output the folder `path` holds ('checkpoint', 'export'), or None."
-    try: return json.loads((path/OUTPUT_MARKER).read_text()).get('format', '').removeprefix('tunebook-') or None
-    except (OSError, ValueError, AttributeError): return None
+    "The kind of tunebook output the folder `path` holds ('checkpoint', 'export'), or None (also when other files were added)."
+    marker, manifest = _read_json(path/OUTPUT_MARKER), _read_json(path/'manifest.json')
+    if marker.get('format', '').startswith('tunebook-'): kind, known = marker['format'].removeprefix('tunebook-'), marker.get('files', [])
+    elif manifest.get('format') == 'tunebook-checkpoint': kind, known = 'checkpoint', manifest.get('files', {})  # written before the marker existed
+    else: return None
+    extra = {x.name for x in path.iterdir()} - set(known) - {OUTPUT_MARKER, 'manifest.json'}
+    return None if extra else kind
+
+def _check_parent(p:Path, kind:str):
+    "Raise `ConfigError` unless the folder `p` can be created: its nearest existing ancestor is a writable folder."
+    up = p.parent
+    while not up.exists() and up != up.parent: up = up.parent
+    if not up.is_dir(): raise ConfigError(f"The {kind} folder cannot be created: {up} is a file, not a folder.", str(p), "Pass a path inside a folder.")
+    if not os.access(up, os.W_OK | os.X_OK): raise ConfigError(f"The {kind} folder cannot be created: {up} is not writable.", str(p),
+                                                               "Pass a path in a folder you can write to.")
 
 def output_dir(path, # the folder tunebook is about to write
                kind:str, # what it will write: 'checkpoint' or 'export'
@@ -193,20 +211,21 @@ def output_dir(path, # the folder tunebook is about to write
         raise ConfigError(f"tunebook will not write a {kind} over the current, home or root folder.", str(p), "Name a new folder inside it, e.g. 'my-model'.")
     if p.exists() and not p.is_dir():
         raise ConfigError(f"The {kind} path is an existing file; tunebook writes a folder there.", str(p), "Pass another path, or move the file away.")
+    _check_parent(p, kind)
     if p.is_dir() and any(p.iterdir()) and _output_kind(p) != kind and not overwrite:
         found = sorted(x.name for x in p.iterdir())[:5]
-        raise ConfigError(f"The folder is not empty and is not a tunebook {kind}: writing there would delete its files.",
+        raise ConfigError(f"The folder is not empty and is not a tunebook {kind} (or holds files tunebook did not write): writing there would delete them.",
                           f"{p} holds {found}", f"Pass another path, or overwrite=True (the CLI's --overwrite) to replace the folder.")
     return p
 
-# %% ../nbs/00_core.ipynb #277556e9
+# %% ../nbs/00_core.ipynb #e245c7b2
 def jsonable(o):
     "JSON fallback for sets, tensors, numpy values and enums found in configs and states."
     if isinstance(o, (set, frozenset, tuple)): return list(o)
     if hasattr(o, 'tolist'): return o.tolist()  # tensors, numpy arrays and numpy scalars
     return getattr(o, 'value', str(o))
 
-# %% ../nbs/00_core.ipynb #c9b5d651
+# %% ../nbs/00_core.ipynb #9e2b5d07
 def is_offline() -> bool:
     "True when `HF_HUB_OFFLINE` (or `TRANSFORMERS_OFFLINE`) asks Hugging Face libraries not to use the network."
     return any(os.environ.get(k, '').strip().lower() in ('1', 'true', 'yes', 'on') for k in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE'))

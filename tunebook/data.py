@@ -427,7 +427,7 @@ def read_csv(path, # the file
                         f"header {df.columns[0]!r}, sep={sep!r}", f"Pass sep={others[0]!r} (on the command line: --sep {others[0]!r}).")
     return df
 
-# %% ../nbs/02_data.ipynb #144fca6c
+# %% ../nbs/02_data.ipynb #93d8c5a2
 class Task:
     "The data side of a classification problem: examples, labels, groups, splits and batching."
     def __init__(self, kind:str, splits:dict, classes:list, max_length:int=128, tokenizer=None, image_size=None, features=None,

@@ -13,7 +13,7 @@ from .core import ConfigError, DataError, close_matches
 from .data import Split
 
 # %% auto #0
-__all__ = ['model_inputs', 'logits_of', 'run_batches', 'predict', 'Predictions', 'metric_mode', 'is_better', 'Metrics',
+__all__ = ['model_inputs', 'logits_of', 'run_batches', 'Predictions', 'predict', 'metric_mode', 'is_better', 'Metrics',
            'group_metrics', 'GroupMetrics', 'calibration', 'Calibration', 'evaluate']
 
 # %% ../nbs/04_eval.ipynb #c2f7034d
@@ -70,13 +70,13 @@ def _model_device(model) -> torch.device:
 
 @contextlib.contextmanager
 def _eval_mode(model):
-    "Evaluation mode and no autograd for the block; a module's training mode is restored afterwards."
-    was = getattr(model, 'training', None)
-    if isinstance(model, nn.Module): model.eval()
+    "Evaluation mode and no autograd for the block; every submodule's training mode is restored afterwards."
+    modes = {m: m.training for m in model.modules()} if isinstance(model, nn.Module) else {}
+    if modes: model.eval()
     try:
         with torch.inference_mode(): yield
     finally:
-        if isinstance(model, nn.Module): model.train(was)
+        for m, was in modes.items(): m.training = was
 
 def _logits_fn(model, n_classes:int, autocast=contextlib.nullcontext):
     "A function from batch inputs to float32 logits [B, n_classes], checking the model's output width."
@@ -92,25 +92,7 @@ def _logits_fn(model, n_classes:int, autocast=contextlib.nullcontext):
         return lg
     return fn
 
-# %% ../nbs/04_eval.ipynb #f5e2a4d0
-def predict(model, # an `nn.Module` or a callable returning logits from the batch's keyword tensors
-            task, # the `Task` the model is for
-            x='valid', # a split name, a `Split`, or raw inputs (texts, a text, images, features, a DataFrame)
-            batch_size:int=64, # examples per forward pass
-            tokenizer=None, # text: tokenize with this instead of `task.tokenizer` (a student with its own vocabulary)
-            device=None, # where to run (default: the module's device; the CPU for callables)
-            accelerator=None, # an `accelerate.Accelerator` (gathers across processes; autocast)
-            progress:bool=False) -> Predictions: # show a progress bar
-    "Per-example logits, probabilities and losses of `model` on `x`, in order: the one evaluation path."
-    split, name = _as_split(task, x)
-    if len(split) == 0: raise DataError("There are no examples to predict.", name, "Pass a split or inputs with at least one example.")
-    if device is None and accelerator is None and isinstance(model, nn.Module): device = _model_device(model)
-    fn = _logits_fn(model, task.n_classes, accelerator.autocast if accelerator is not None else contextlib.nullcontext)
-    with _eval_mode(model):
-        logits = run_batches(fn, task, split, batch_size, tokenizer, device, accelerator, progress and f'predict ({name})')
-    return Predictions(list(task.classes), logits.numpy(), split.y, split.index, split.groups, name)
-
-# %% ../nbs/04_eval.ipynb #97e5a923
+# %% ../nbs/04_eval.ipynb #2869c303
 _FLIPS = {(True, False): 'right→wrong', (False, True): 'wrong→right'}
 
 @dataclass(repr=False)
@@ -155,13 +137,17 @@ class Predictions:
         right_a, right_b = self.preds == self.labels, o.preds == self.labels
         ids = np.where(self.known, self.labels, 0)
         rows = np.arange(len(self))
+        p_label = lambda p: np.where(self.known, p.probs[rows, ids], np.nan)
         flip = [_FLIPS.get((a, b), 'changed' if pa != pb else '') for a, b, pa, pb in zip(right_a, right_b, self.preds, o.preds)]
         return pd.DataFrame({'index': self.index, 'label': self._names(self.labels), 'pred_a': self._names(self.preds),
-                             'pred_b': self._names(o.preds), 'p_label_a': self.probs[rows, ids], 'p_label_b': o.probs[rows, ids],
+                             'pred_b': self._names(o.preds), 'p_label_a': p_label(self), 'p_label_b': p_label(o),
                              'loss_a': self.losses, 'loss_b': o.losses, 'flip': flip})
 
     def _aligned(self, other:Predictions) -> Predictions:
-        if not (len(other) == len(self) and np.array_equal(other.index, self.index)):
+        if list(other.classes) != list(self.classes):
+            raise ConfigError("The two predictions are over different classes (or in another order).", f"{self.classes} vs {other.classes}",
+                              "Predict both models on the same task.")
+        if not (len(other) == len(self) and np.array_equal(other.index, self.index) and np.array_equal(other.labels, self.labels)):
             raise ConfigError("The two predictions are not of the same examples.", f"{len(self)} vs {len(other)} examples",
                               "Predict both models on the same split of the same task.")
         return other
@@ -193,6 +179,24 @@ class Predictions:
 
     def _repr_html_(self):
         return f"<p>{html.escape(repr(self))}</p>" + self.to_frame().head(10).to_html(float_format='%.4f', escape=True)
+
+# %% ../nbs/04_eval.ipynb #86633978
+def predict(model, # an `nn.Module` or a callable returning logits from the batch's keyword tensors
+            task, # the `Task` the model is for
+            x='valid', # a split name, a `Split`, or raw inputs (texts, a text, images, features, a DataFrame)
+            batch_size:int=64, # examples per forward pass
+            tokenizer=None, # text: tokenize with this instead of `task.tokenizer` (a student with its own vocabulary)
+            device=None, # where to run (default: the module's device; the CPU for callables)
+            accelerator=None, # an `accelerate.Accelerator` (gathers across processes; autocast)
+            progress:bool=False) -> Predictions: # show a progress bar
+    "Per-example logits, probabilities and losses of `model` on `x`, in order: the one evaluation path."
+    split, name = _as_split(task, x)
+    if len(split) == 0: raise DataError("There are no examples to predict.", name, "Pass a split or inputs with at least one example.")
+    if device is None and accelerator is None and isinstance(model, nn.Module): device = _model_device(model)
+    fn = _logits_fn(model, task.n_classes, accelerator.autocast if accelerator is not None else contextlib.nullcontext)
+    with _eval_mode(model):
+        logits = run_batches(fn, task, split, batch_size, tokenizer, device, accelerator, progress and f'predict ({name})')
+    return Predictions(list(task.classes), logits.numpy(), split.y, split.index, split.groups, name)
 
 # %% ../nbs/04_eval.ipynb #a51665e0
 def metric_mode(metric:str) -> str:

@@ -23,7 +23,7 @@ def weighted_cross_entropy(logits:torch.Tensor, # [B, n_classes]
     if weights is None: return F.cross_entropy(logits.float(), labels, weight=class_weights, label_smoothing=ls)
     losses = F.cross_entropy(logits.float(), labels, weight=class_weights, reduction='none', label_smoothing=ls)
     total = weights if class_weights is None else weights * class_weights[labels]
-    return (losses * weights).sum() / total.sum()
+    return (losses * weights).sum() / total.sum().clamp_min(1e-12)  # a batch of zero weights contributes nothing
 
 # %% ../nbs/05b_objectives.ipynb #e9203398
 class Objective:
@@ -39,9 +39,12 @@ def _class_weights(cw, task) -> torch.Tensor|None:
     if cw is None or cw is False: return None
     if cw is True or (isinstance(cw, str) and cw == 'balanced'): return task.class_weights().float()
     if isinstance(cw, str): raise ConfigError("Unknown class_weights.", cw, "Use None, True, 'balanced' or one weight per class.")
-    t = torch.as_tensor(cw, dtype=torch.float32)
+    try: t = torch.as_tensor(cw, dtype=torch.float32)
+    except (TypeError, ValueError, RuntimeError): raise ConfigError("class_weights must be numbers.", cw, "Pass one positive number per class, or 'balanced'.") from None
     if t.shape != (task.n_classes,): raise ConfigError("class_weights needs one weight per class.", tuple(t.shape),
                                                       f"Pass {task.n_classes} weights in the order of task.classes {list(task.classes)}, or class_weights='balanced'.")
+    if not (torch.isfinite(t).all() and (t > 0).all()): raise ConfigError("class_weights must be positive, finite numbers.", t.tolist(),
+                                                                           "Pass e.g. class_weights='balanced'.")
     return t
 
 class CrossEntropy(Objective):
@@ -68,13 +71,14 @@ class Distillation(Objective):
                  temperature:float=2.0, # softens both distributions; the soft loss is scaled by T^2
                  alpha:float=0.5, # weight of the soft loss; 1 - alpha weighs the hard-label loss
                  tokenizer=None, # the teacher's tokenizer, when its vocabulary differs from the student's
-                 hard:Objective|None=None): # the hard-label objective (default: `CrossEntropy()`)
+                 hard:Objective|None=None): # the hard-label objective (default: the Tuner's `CrossEntropy`, with its class weights)
         if not temperature > 0: raise ConfigError("temperature must be positive.", temperature, "Use e.g. temperature=2.0.")
         if not 0 <= alpha <= 1: raise ConfigError("alpha must be in [0, 1].", alpha, "Use e.g. alpha=0.5.")
         self.teacher, self.temperature, self.alpha, self.tokenizer = teacher.eval().requires_grad_(False), temperature, alpha, tokenizer
-        self.hard, self._task = hard or CrossEntropy(), None
+        self.hard, self._task, self.uses_config = hard or CrossEntropy(), None, hard is None
 
     def setup(self, tuner):
+        if self.uses_config: self.hard = CrossEntropy(tuner.cfg.class_weights, tuner.cfg.use_weights)  # the run's class weights
         self.hard.setup(tuner)
         self._task = tuner.task
         self.teacher.to(tuner.device)

@@ -24,7 +24,7 @@ from .checkpoint import (write_checkpoint, read_manifest, read_tensors, get_rng_
 __all__ = ['METRICS', 'TrainConfig', 'cpu_has_bf16', 'resolve_precision', 'History', 'Tuner', 'ParamCount', 'make_optimizer',
            'make_scheduler']
 
-# %% ../nbs/05_train.ipynb #2b23aa84
+# %% ../nbs/05_train.ipynb #01868946
 _CHOICES = dict(optimizer=('adamw', 'sgd'), schedule=('linear', 'onecycle', 'constant'), mixed_precision=('auto', 'no', 'bf16', 'fp16'))
 
 @dataclass
@@ -57,7 +57,7 @@ class TrainConfig:
     def __post_init__(self):
         for k, opts in _CHOICES.items():
             if getattr(self, k) not in opts: raise ConfigError(f"Unknown {k}.", getattr(self, k), f"{close_matches(getattr(self, k), opts)}Use one of {list(opts)}.")
-        for k, rule in _NUMBERS.items(): check_number(k, getattr(self, k), **rule)
+        for k, rule in _NUMBERS.items(): setattr(self, k, check_number(k, getattr(self, k), **rule))  # numpy numbers become Python's
         if self.eval_every != 'epoch' and (isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int) or self.eval_every < 1):
             raise ConfigError("eval_every must be a positive integer or 'epoch'.", self.eval_every, "Pass e.g. eval_every=100 or eval_every='epoch'.")
         for k in _FLAGS:
@@ -85,7 +85,7 @@ _NUMBERS = dict(  # field -> how `check_number` checks it
     patience=dict(integer=True, low=1, none=True, example=3), seed=dict(integer=True, low=0, example=42),
     eval_batch_size=dict(integer=True, low=1, none=True, example=32), num_workers=dict(integer=True, low=0, example=0))
 
-# %% ../nbs/05_train.ipynb #0ca79994
+# %% ../nbs/05_train.ipynb #76d81260
 def cpu_has_bf16() -> bool:
     "True when this CPU has native bfloat16 matrix instructions (AVX512-BF16 or AMX)."
     return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
@@ -100,7 +100,7 @@ def resolve_precision(mixed_precision:str='auto', # 'auto', 'no', 'bf16' or 'fp1
     if kind == 'cuda': return 'bf16' if torch.cuda.is_bf16_supported() else 'no'
     return 'bf16' if kind == 'cpu' and cpu_has_bf16() else 'no'
 
-# %% ../nbs/05_train.ipynb #b5792449
+# %% ../nbs/05_train.ipynb #da2e0e5c
 @dataclass
 class History:
     "Loss and learning rate per optimizer step, metrics per evaluation, of one `fit`."
@@ -132,7 +132,7 @@ class History:
     def __repr__(self): return f"History({len(self.step_rows)} steps, {len(self.eval_rows)} evaluations{', interrupted' if self.interrupted else ''})"
     def _repr_html_(self): return self.to_frame().to_html(float_format='%.4f') if self.eval_rows else f"<p>{html.escape(repr(self))}</p>"
 
-# %% ../nbs/05_train.ipynb #03aa15c0
+# %% ../nbs/05_train.ipynb #fdf9d5aa
 def _make_accelerator(cfg:TrainConfig):
     "An Accelerator for `cfg`; in a single process it first resets Accelerate's global state, so Tuners with different precisions can coexist."
     from accelerate import Accelerator
@@ -141,7 +141,7 @@ def _make_accelerator(cfg:TrainConfig):
     if int(os.environ.get('WORLD_SIZE', '1')) == 1: AcceleratorState._reset_state(reset_partial_state=True)
     return Accelerator(mixed_precision=resolve_precision(cfg.mixed_precision, dev), gradient_accumulation_steps=cfg.grad_accum, cpu=dev.type == 'cpu')
 
-# %% ../nbs/05_train.ipynb #bba27182
+# %% ../nbs/05_train.ipynb #061b531c
 def _check_order(model, task):
     "Raise `ConfigError` when `model` and `task` are swapped or of the wrong type."
     if isinstance(model, Task) and isinstance(task, nn.Module):
@@ -152,7 +152,16 @@ def _check_order(model, task):
     if not isinstance(task, Task): raise ConfigError("The task must be a tunebook Task.", type(task).__name__,
                                                      "Build one with Task.from_df(...) or Task.from_csv(...).")
 
-# %% ../nbs/05_train.ipynb #de0b2594
+# %% ../nbs/05_train.ipynb #2c7b0e94
+def _check_roc_auc(task):
+    "Raise `ConfigError` unless ROC-AUC can be computed on the task's valid split (binary, both classes present)."
+    if task.n_classes != 2: raise ConfigError("metric='roc_auc' needs a binary task.", f"{task.n_classes} classes", "Use metric='macro_f1' or 'accuracy'.")
+    valid = task.splits.get('valid')
+    if valid is not None and len(valid) and len(set(valid.y.tolist())) < 2:
+        raise ConfigError("metric='roc_auc' needs both classes in the valid split.", f"valid labels {sorted({task.classes[i] for i in valid.y})}",
+                          "Use metric='accuracy', or build the task with a larger valid_pct.")
+
+# %% ../nbs/05_train.ipynb #90f8841b
 class Tuner:
     "Fine-tune `model` on `task` with `method`: `fit`, `evaluate`, `predict`, `save`, `export`."
     def __init__(self, model:nn.Module, # a classifier returning `.logits` (a transformers model or e.g. `SmallCNN`)
@@ -166,10 +175,14 @@ class Tuner:
         self.objective = objective or CrossEntropy(self.cfg.class_weights, self.cfg.use_weights)
         if not callable(self.objective): raise ConfigError("The objective must be callable as objective(model, batch).", type(objective).__name__,
                                                            "Pass an Objective such as CrossEntropy(label_smoothing=0.1), or a function.")
+        if objective is not None and self.cfg.class_weights is not None and not getattr(objective, 'uses_config', False):
+            raise ConfigError("class_weights sets the default objective's weights; a custom objective takes its own.", f"class_weights={self.cfg.class_weights!r}",
+                              "Pass them to the objective, e.g. objective=CrossEntropy(class_weights='balanced', label_smoothing=0.1).")
         check_model_task(model, task)
-        if self.cfg.metric == 'roc_auc' and task.n_classes != 2:
-            raise ConfigError("metric='roc_auc' needs a binary task.", f"{task.n_classes} classes", "Use metric='macro_f1' or 'accuracy'.")
+        if self.cfg.metric == 'roc_auc': _check_roc_auc(task)
         self._clamp_batch_size()
+        self.accelerator = _make_accelerator(self.cfg)
+        if hasattr(self.objective, 'setup'): self.objective.setup(self)  # its settings (class weights) fail now, before the model changes
         set_seed(self.cfg.seed)
         self.model = self.method.apply(model)
         self.lr = self.cfg.lr or self.method.lr
@@ -178,9 +191,7 @@ class Tuner:
         self._epoch_done, self._batch, self.n_seen = False, 0, 0
         self.callbacks = []
         self.add_callbacks(self._default_callbacks() + list(callbacks or []))
-        self.accelerator = _make_accelerator(self.cfg)
         self.model.to(self.accelerator.device)
-        if hasattr(self.objective, 'setup'): self.objective.setup(self)  # its settings (class weights) fail now, not in fit
 
     device = property(lambda self: self.accelerator.device)
 
@@ -206,7 +217,7 @@ class Tuner:
         cfg = self.cfg
         return f"Tuner({type(base_model(self.model)).__name__}, {self.method}, lr={self.lr:g}, epochs={cfg.epochs}, batch_size={cfg.batch_size})"
 
-# %% ../nbs/05_train.ipynb #b0682433
+# %% ../nbs/05_train.ipynb #e8dbba37
 @dataclass
 class ParamCount:
     "Trainable and total parameters of a model, overall and per top-level module."
@@ -232,7 +243,7 @@ def trainable_params(self:Tuner) -> ParamCount:
         t, a = rows.get(key, (0, 0)); rows[key] = (t + p.numel() * p.requires_grad, a + p.numel())
     return ParamCount(pd.DataFrame(rows.values(), index=pd.Index(rows.keys(), name='module'), columns=['trainable', 'total']))
 
-# %% ../nbs/05_train.ipynb #60503f79
+# %% ../nbs/05_train.ipynb #7503a879
 @patch
 def _eval_batch_size(self:Tuner) -> int: return self.cfg.eval_batch_size or 2 * self.cfg.batch_size
 
@@ -249,7 +260,7 @@ def predict(self:Tuner, x) -> pd.DataFrame: # raw inputs (texts, one text, image
     df.insert(0, 'pred', p.pred_labels)
     return df
 
-# %% ../nbs/05_train.ipynb #3e69ad31
+# %% ../nbs/05_train.ipynb #ee802cf2
 def _param_groups(params:list, weight_decay:float) -> list[dict]:
     "Weight decay for matrices, none for biases and norm weights."
     return [{'params': [p for p in params if p.ndim >= 2], 'weight_decay': weight_decay},
@@ -272,7 +283,7 @@ def make_scheduler(opt, schedule:str, total:int, warmup_pct:float, lr:float,
     f = _linear_schedule(round(warmup_pct * total), total)
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: f(s // substeps))
 
-# %% ../nbs/05_train.ipynb #a1c9eaa5
+# %% ../nbs/05_train.ipynb #71b2d4ad
 @patch
 def _loader(self:Tuner, seed:int):
     "The train split's DataLoader for an epoch seeded with `seed`, from `task.dataloader`, the one batching path."
@@ -281,18 +292,25 @@ def _loader(self:Tuner, seed:int):
     return self.task.dataloader('train', batch_size=cfg.batch_size, shuffle=True, seed=seed, by_length=by_len, num_workers=cfg.num_workers)
 
 @patch
+def _make_opt(self:Tuner, params):
+    "The run's optimizer over the trainable ones of `params`."
+    params = [p for p in params if p.requires_grad]
+    return make_optimizer(_param_groups(params, self.cfg.weight_decay), self.cfg.optimizer, self.lr, self.accelerator.device)
+
+@patch
 def _setup_fit(self:Tuner, epochs):
     "Accelerator, optimizer, loader, schedule and counters for a fresh run; `on_setup` may replace any of them."
     cfg = self.cfg
     self.accelerator = acc = _make_accelerator(cfg)
     params = [p for p in self.model.parameters() if p.requires_grad]
     if not params: raise ConfigError("No parameter of the model is trainable.", str(self.method), "Use Full(), HeadOnly() or LoRA().")
-    self.opt = make_optimizer(_param_groups(params, cfg.weight_decay), cfg.optimizer, self.lr, acc.device)
-    self.train_loader = self._loader
-    self.objective.setup(self)
+    self.opt = opt = self._make_opt(params)
+    self.train_loader, model = self._loader, self.model
+    if hasattr(self.objective, 'setup'): self.objective.setup(self)
     self._event('on_setup')
+    if self.model is not model and self.opt is opt: self.opt = self._make_opt(self.model.parameters())  # a new model, not its optimizer
     self._params = [p for p in self.model.parameters() if p.requires_grad]
-    self.n_batches = len(self.train_loader(cfg.seed))
+    self.n_batches = len(acc.prepare_data_loader(self.train_loader(cfg.seed)))  # this process's share of the batches
     steps_per_epoch = math.ceil(self.n_batches / cfg.grad_accum)
     self.total_steps = cfg.max_steps or (epochs or cfg.epochs) * steps_per_epoch
     self.n_epochs = math.ceil(self.total_steps / steps_per_epoch)
@@ -301,7 +319,7 @@ def _setup_fit(self:Tuner, epochs):
     self.history, self.step, self.epoch, self._batch, self.n_seen = History(), 0, 0, 0, 0
     self.stop_training, self.last_metrics, self.best, self._best_state, self._rng = False, None, None, None, None
 
-# %% ../nbs/05_train.ipynb #b6c22ba5
+# %% ../nbs/05_train.ipynb #b9d91d3e
 @patch
 def _run_epoch(self:Tuner):
     "One epoch: objective (forward and loss), backward, clip, step; events, logging and evaluation after each optimizer step."
@@ -341,7 +359,7 @@ def _after_step(self:Tuner, loss:float, lr:float):
     if self.cfg.eval_every != 'epoch' and self.step % self.cfg.eval_every == 0: self._fit_eval()
     self._event('on_step_end')
 
-# %% ../nbs/05_train.ipynb #0af05a90
+# %% ../nbs/05_train.ipynb #4f03e38a
 @patch
 def _fit_eval(self:Tuner):
     "Evaluate on the valid split during fit, track the best, fire `on_eval_end`."
@@ -360,7 +378,7 @@ def _weights_to_keep(self:Tuner) -> dict:
     keep = {n for n,p in self.model.named_parameters() if p.requires_grad} | {n for n,_ in self.model.named_buffers()}
     return {k: v.detach().to('cpu', copy=True) for k,v in self.model.state_dict().items() if k in keep}
 
-# %% ../nbs/05_train.ipynb #17fd50ba
+# %% ../nbs/05_train.ipynb #f987ebf2
 @patch
 def fit(self:Tuner, epochs:int|None=None, # epochs to train (default: `cfg.epochs`)
         resume_from=None) -> History: # a checkpoint folder to resume exactly from
@@ -368,9 +386,12 @@ def fit(self:Tuner, epochs:int|None=None, # epochs to train (default: `cfg.epoch
     check_number('epochs', epochs, integer=True, low=1, none=True, example=1)
     if resume_from is not None: read_manifest(resume_from, self.task.classes)  # a bad folder fails before any work
     set_seed(self.cfg.seed)
+    before = self._counters()
     self._setup_fit(epochs)
+    if resume_from is not None:
+        try: self._resume(resume_from)
+        except CheckpointError: self._set_counters(before); raise  # refused before anything was loaded: as it was
     try:
-        if resume_from is not None: self._resume(resume_from)
         self._event('on_fit_start')
         while self.epoch < self.n_epochs and not self.stop_training: self._epoch_cycle()
     except KeyboardInterrupt:
@@ -381,6 +402,15 @@ def fit(self:Tuner, epochs:int|None=None, # epochs to train (default: `cfg.epoch
     if self._best_state: self.model.load_state_dict(self._best_state, strict=False)
     self._event('on_fit_end')
     return self.history
+
+_COUNTERS = ('history', 'step', 'epoch', 'best', 'last_metrics', '_batch', 'n_seen', 'opt', 'sched')
+
+@patch
+def _counters(self:Tuner) -> dict: return {k: getattr(self, k) for k in _COUNTERS}
+
+@patch
+def _set_counters(self:Tuner, d:dict):
+    for k, v in d.items(): setattr(self, k, v)
 
 @patch
 def _epoch_cycle(self:Tuner):
@@ -393,12 +423,13 @@ def _epoch_cycle(self:Tuner):
     self._event('on_epoch_end')
     self.epoch, self._batch = self.epoch + 1, 0
 
-# %% ../nbs/05_train.ipynb #40e9f429
+# %% ../nbs/05_train.ipynb #46aadc72
 @patch
 def save(self:Tuner, path, # the checkpoint folder to write (replaced atomically)
          overwrite:bool=False) -> Path: # replace a folder that is not a tunebook checkpoint
     "Write a checkpoint: weights and, once training has started, the full training state."
     path = output_dir(path, 'checkpoint', overwrite)
+    self.accelerator.wait_for_everyone()  # every process has checked the target before the main one replaces it
     acc, tensors, state = self.accelerator, {'model': self.model.state_dict()}, {}
     if self.opt is not None:
         tensors['optimizer'], opt_rest = flatten_optimizer(self.opt.state_dict())
@@ -420,7 +451,7 @@ def _load_weights(self:Tuner, path):
     except RuntimeError as e: raise CheckpointError("The checkpoint's weights do not fit this model.", str(e).splitlines()[0][:300],
                                                     "Pass the same architecture and method the checkpoint was trained with.") from None
 
-# %% ../nbs/05_train.ipynb #d72253cd
+# %% ../nbs/05_train.ipynb #5bc55964
 _SAME_RUN = ('batch_size', 'grad_accum', 'seed')
 
 def _key(o): return json.dumps(o, sort_keys=True, default=jsonable)
@@ -436,19 +467,19 @@ def _resume(self:Tuner, path):
     if not (path/'state.json').is_file(): raise CheckpointError("This checkpoint holds weights only, no training state to resume from.", str(path),
                                                                "Use Tuner.load(path, model, task) to load its weights, or resume from a checkpoint written during fit.")
     st = json.loads((path/'state.json').read_text())
-    self._load_weights(path)
-    self.opt.load_state_dict(unflatten_optimizer(read_tensors(path, 'optimizer'), st['optimizer']))
-    self.sched.load_state_dict(st['scheduler'])
     if st['step'] >= self.total_steps:
         raise CheckpointError(f"The checkpoint is at step {st['step']}, but this run stops after {self.total_steps} steps: there is nothing left to train.",
                               f"checkpoint step {st['step']}, max_steps={self.cfg.max_steps}, epochs={self.cfg.epochs}",
                               f"Resume with more steps (max_steps > {st['step']}, or more epochs), or load the weights with Tuner.load(path, model, task).")
+    self._load_weights(path)
+    self.opt.load_state_dict(unflatten_optimizer(read_tensors(path, 'optimizer'), st['optimizer']))
+    self.sched.load_state_dict(st['scheduler'])
     self.step, self.epoch, self._batch, self.n_seen, self.best = st['step'], st['epoch'], st['batch'], st['n_seen'], st['best']
     self.accelerator.step, self.history = st['acc_step'], History(**st['history'])
     if st['epoch_done']: self.epoch, self._batch = self.epoch + 1, 0
     self._rng = (st['rng'], read_tensors(path, 'rng'))
 
-# %% ../nbs/05_train.ipynb #69e43c00
+# %% ../nbs/05_train.ipynb #0b0c10fe
 @patch(cls_method=True)
 def load(cls:Tuner, path, # a checkpoint folder
          model:nn.Module, # a fresh model of the checkpoint's architecture
@@ -463,7 +494,7 @@ def load(cls:Tuner, path, # a checkpoint folder
         tuner.history, tuner.best, tuner.step = History(**st['history']), st['best'], st['step']
     return tuner
 
-# %% ../nbs/05_train.ipynb #638c98f7
+# %% ../nbs/05_train.ipynb #623977e9
 @patch
 def _export_to(self:Tuner, tmp:Path, final:Path, merge:bool):
     "Write the export into `tmp`; peft adapters refer to `final/base`."
@@ -486,6 +517,9 @@ def export(self:Tuner, path, # the folder to write (replaced atomically)
            merge:bool=False, # peft methods: fold the adapters into the weights
            overwrite:bool=False) -> Path: # replace a folder that is not a previous tunebook export
     "A `save_pretrained` folder of the fine-tuned model (adapter-only or merged for peft methods)."
-    path = output_dir(path, 'export', overwrite)
-    with atomic_dir(path, 'export', overwrite) as tmp: self._export_to(tmp, path, merge)
+    acc, path = self.accelerator, output_dir(path, 'export', overwrite)
+    acc.wait_for_everyone()  # every process has checked the target before the main one replaces it
+    if acc.is_main_process:
+        with atomic_dir(path, 'export', overwrite) as tmp: self._export_to(tmp, path, merge)
+    acc.wait_for_everyone()
     return path
