@@ -40,3 +40,14 @@ def test_import_is_light():
     code = "import sys, tunebook, tunebook.core, tunebook.cli; print('torch' in sys.modules, 'transformers' in sys.modules)"
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ['False', 'False']
+
+def test_the_wheel_ships_the_weights_and_builds_without_warnings(tmp_path):
+    "The CNN's weights are package data of the wheel, and setuptools prints no warning while building it."
+    import zipfile
+    r = subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '-w', str(tmp_path), str(ROOT)],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    names = zipfile.ZipFile(next(tmp_path.glob('tunebook-*.whl'))).namelist()
+    assert {'tunebook/weights/mnist-cnn.safetensors', 'tunebook/weights/mnist-cnn.json'} <= set(names), names
+    assert not any('__pycache__' in n for n in names)
+    assert 'Warning' not in r.stdout + r.stderr, (r.stdout + r.stderr)[-3000:]
