@@ -8,12 +8,11 @@ import json, copy, warnings
 from dataclasses import dataclass, asdict
 from typing import ClassVar
 import numpy as np, torch, torch.nn as nn
-from .core import ConfigError, close_matches, lazy_import
+from .core import ConfigError, close_matches, lazy_import, jsonable
 from .models import base_model
 
 # %% auto #0
-__all__ = ['head_modules', 'lora_targets', 'check_targets', 'Method', 'Full', 'HeadOnly', 'LoRA', 'PEFT', 'jsonable',
-           'without_adapters']
+__all__ = ['head_modules', 'lora_targets', 'check_targets', 'Method', 'Full', 'HeadOnly', 'LoRA', 'PEFT', 'without_adapters']
 
 # %% ../nbs/05a_methods.ipynb #94db24f6
 _HEAD_NAMES = ('pre_classifier', 'classifier', 'score', 'head', 'classification_head')
@@ -165,14 +164,6 @@ class PEFT(Method):
         if hasattr(cfg, 'modules_to_save') and not cfg.modules_to_save: cfg.modules_to_save = head_modules(model)
         return _get_peft_model(model, cfg)
     def spec(self): return {'name': 'PEFT', 'peft_config': json.loads(json.dumps(self.peft_config.to_dict(), default=jsonable))}
-
-def jsonable(o):
-    "JSON fallback for sets, tensors, numpy values and enums found in configs and states."
-    if isinstance(o, (set, tuple)): return list(o)
-    if torch.is_tensor(o): return o.tolist()
-    if isinstance(o, np.generic): return o.item()
-    if isinstance(o, np.ndarray): return o.tolist()
-    return getattr(o, 'value', str(o))
 
 # %% ../nbs/05a_methods.ipynb #d8921938
 def without_adapters(model:nn.Module) -> nn.Module:

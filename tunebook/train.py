@@ -384,12 +384,12 @@ def fit(self:Tuner, epochs:int|None=None, # epochs to train (default: `cfg.epoch
         resume_from=None) -> History: # a checkpoint folder to resume exactly from
     "Train the model; returns the `History` (also `tuner.history`)."
     check_number('epochs', epochs, integer=True, low=1, none=True, example=1)
-    if resume_from is not None: read_manifest(resume_from, self.task.classes)  # a bad folder fails before any work
+    man = None if resume_from is None else read_manifest(resume_from, self.task.classes)  # a bad folder fails before any work
     set_seed(self.cfg.seed)
     before = self._counters()
     self._setup_fit(epochs)
     if resume_from is not None:
-        try: self._resume(resume_from)
+        try: self._resume(resume_from, man)
         except CheckpointError: self._set_counters(before); raise  # refused before anything was loaded: as it was
     try:
         self._event('on_fit_start')
@@ -451,15 +451,15 @@ def _load_weights(self:Tuner, path):
     except RuntimeError as e: raise CheckpointError("The checkpoint's weights do not fit this model.", str(e).splitlines()[0][:300],
                                                     "Pass the same architecture and method the checkpoint was trained with.") from None
 
-# %% ../nbs/05_train.ipynb #5bc55964
+# %% ../nbs/05_train.ipynb #ffd32fb5
 _SAME_RUN = ('batch_size', 'grad_accum', 'seed')
 
 def _key(o): return json.dumps(o, sort_keys=True, default=jsonable)
 
 @patch
-def _resume(self:Tuner, path):
+def _resume(self:Tuner, path, man:dict): # the checkpoint folder and its verified manifest
     "Restore weights, optimizer, scheduler, counters, history and random states from a checkpoint."
-    man, path = read_manifest(path, self.task.classes), Path(path)
+    path = Path(path)
     if _key(man['method']) != _key(self.method.spec()):
         raise CheckpointError("The checkpoint was trained with another method.", f"{man['method']} vs {self.method.spec()}", "Create the Tuner with the checkpoint's method.")
     for k in _SAME_RUN:
