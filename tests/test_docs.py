@@ -176,7 +176,27 @@ def check_offline(site):
             fetched.append(f'{p.relative_to(site)}: {u}')
     assert not fetched, 'the site would load these from the network:\n' + '\n'.join(fetched)
 
+NOISE = {'a progress bar not at its end': re.compile(r'\b\d{1,2}%\|[^|]*\| *\d+/\d+'),
+         "a widget's Python repr": re.compile(r'\b(?:VBox|HBox|Box|Output|Image|Button|Dropdown)\(children='),
+         "transformers' load report": re.compile('LOAD REPORT'),
+         'a path of the machine that built the outputs': re.compile(r'(?:/tmp/tmp|/home/|/Users/|/work/|site-packages|[A-Za-z]:\\Users)')}
+
+def check_clean_outputs(site):
+    "No page shows progress-bar fragments, widget reprs, load reports or machine paths."
+    found = [f'{p.relative_to(site)}: {what}: ...{m.group(0)}...' for p in pages(site) if p.name not in ('genindex.html', 'search.html')
+             for what, rx in NOISE.items() for m in [rx.search(text(p))] if m]
+    assert not found, 'noise on the site:\n' + '\n'.join(found)
+
+@pytest.mark.parametrize('noise', ['features (train):   0%|          | 0/11 [00:00<?, ?it/s]',
+                                   "VBox(children=(HBox(children=(Dropdown(description='method'",
+                                   'BertForSequenceClassification LOAD REPORT from: model',
+                                   'Model saved to /tmp/tmp431kalo6/model', 'File "/home/ana/x.py", line 3'])
+def test_clean_output_check_catches_noise(tmp_path, noise):
+    (tmp_path/'page.html').write_text(f'<html><body><pre>{noise}</pre></body></html>')
+    with pytest.raises(AssertionError, match='noise on the site'): check_clean_outputs(tmp_path)
+
 def test_internal_links_resolve(site): check_links(site)
+def test_outputs_are_clean(site): check_clean_outputs(site)
 def test_nothing_loads_from_the_network(site): check_offline(site)
 
 def test_build_is_deterministic(site, tmp_path):

@@ -10,7 +10,7 @@ from IPython.display import display
 from .viz import new_figure, fig_png
 
 # %% auto #0
-__all__ = ['StatusLine', 'error_text', 'progress_text', 'ProgressRow', 'LiveChart']
+__all__ = ['StatusLine', 'error_text', 'progress_text', 'ProgressRow', 'LiveChart', 'widget_bundle']
 
 # %% ../nbs/09_controls.ipynb #7ea8fef3
 _COLORS = dict(info='#555', running='#1565c0', ok='#2e7d32', error='#c62828')
@@ -111,3 +111,10 @@ class LiveChart:
         return True
 
     def _ipython_display_(self): display(self.widget)
+
+# %% ../nbs/09_controls.ipynb #50e2bde8
+def widget_bundle(widget:W.Widget, # the live widget
+                  static_html:str, # its current state as self-contained HTML
+                  text:str) -> dict: # one line for consoles
+    "A display bundle: `widget` live in Jupyter, `static_html` on static pages, `text` in a console."
+    return widget._repr_mimebundle_() | {'text/html': static_html, 'text/plain': text}

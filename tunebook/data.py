@@ -4,14 +4,14 @@
 
 # %% ../nbs/02_data.ipynb #a582af4d
 from __future__ import annotations
-import html, itertools, math, warnings
+import html, itertools, math
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Sampler
 from sklearn.model_selection import train_test_split
-from .core import DataError, ConfigError, AssetNotFoundError, TunebookWarning, close_matches, check_number
+from .core import DataError, ConfigError, AssetNotFoundError, TunebookWarning, close_matches, check_number, warn
 
 # %% auto #0
 __all__ = ['Split', 'Tokens', 'LengthGroupedSampler', 'TaskSummary', 'read_csv', 'Task']
@@ -71,8 +71,8 @@ def _warn_spaces(names:list[str]):
     by_stripped = {}
     for n in names: by_stripped.setdefault(n.strip(), []).append(n)
     clash = [v for v in by_stripped.values() if len(v) > 1]
-    if clash: warnings.warn(f"Labels that differ only by surrounding spaces are different classes: {clash}. "
-                            "If they are the same class, remove the spaces in the data (with pandas: df[label].str.strip()).", TunebookWarning, stacklevel=4)
+    if clash: warn(f"Labels that differ only by surrounding spaces are different classes: {clash}. "
+                            "If they are the same class, remove the spaces in the data (with pandas: df[label].str.strip()).")
 
 def _label_ids(y:pd.Series, classes:list[str]) -> np.ndarray:
     "Map labels to class ids (int64), refusing values outside `classes`."
@@ -206,10 +206,9 @@ def _warn_missing_classes(y:np.ndarray, pos:dict):
     counts = {s: np.bincount(y[p], minlength=y.max() + 1) for s, p in pos.items() if len(p)}
     table = pd.DataFrame(counts)
     missing = {s: np.flatnonzero(c == 0).tolist() for s, c in counts.items() if (c == 0).any()}
-    if missing: warnings.warn(f"Some classes have no example in some splits (class ids per split: {missing}); "
-                              f"counts per class id and split:\n{table.to_string()}\nA class missing from train cannot be learned, "
-                              "and one missing from valid or test is not measured. Move examples between splits, or merge rare classes.",
-                              TunebookWarning, stacklevel=4)
+    if missing: warn(f"Some classes have no example in some splits (class ids per split: {missing}); "
+                     f"counts per class id and split:\n{table.to_string()}\nA class missing from train cannot be learned, "
+                     "and one missing from valid or test is not measured. Move examples between splits, or merge rare classes.")
 
 def _split_names(split, n:int) -> np.ndarray:
     "Normalised split names per row ('train' everywhere when `split` is None)."

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import time
 from pathlib import Path
-from .core import output_dir
+from .core import ConfigError, output_dir
 from .assets import load_reviews
 from .data import Task
 from .models import load_model
@@ -61,6 +61,8 @@ def fit_csv(data, # a CSV file, one example per row
     "Fine-tune `model` on a CSV file; returns the test metrics, the export folder and the Tuner."
     TrainConfig.from_kwargs(seed=seed, **hparams)  # every setting, the method and the output are checked before any work
     how = Method.named(method, **(method_kw or {}))
+    if not how.exportable: raise ConfigError(f"fit_csv exports a plain transformers model, which {how.describe()} cannot give.",
+                                             method, "Use 'lora', 'full' or 'head', or train it with a Tuner and save a checkpoint.")
     out = output_dir(out, 'export', overwrite)
     task = Task.from_csv(data, sep=sep, encoding=encoding, text=text, label=label, split=split, seed=seed, max_length=max_length)
     tuner = Tuner(load_model(model, task, seed=seed), task, how, seed=seed, **hparams)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn
 from fastcore.basics import patch
-from .core import ConfigError, CheckpointError, close_matches, set_seed, get_device, atomic_dir, jsonable, check_number, output_dir
+from .core import ConfigError, CheckpointError, close_matches, set_seed, get_device, atomic_dir, jsonable, check_number, output_dir, warn
 from .data import Task
 from .models import base_model, check_model_task
 from . import eval as tb_eval
@@ -198,7 +198,7 @@ class Tuner:
     def _clamp_batch_size(self):
         n = len(self.task.train)
         if self.cfg.batch_size > n:
-            warnings.warn(f"batch_size={self.cfg.batch_size} is larger than the train split ({n} examples); using batch_size={n}.")
+            warn(f"batch_size={self.cfg.batch_size} is larger than the train split ({n} examples); using batch_size={n}.")
             self.cfg.batch_size = n
 
     def _default_callbacks(self):
@@ -517,6 +517,9 @@ def export(self:Tuner, path, # the folder to write (replaced atomically)
            merge:bool=False, # peft methods: fold the adapters into the weights
            overwrite:bool=False) -> Path: # replace a folder that is not a previous tunebook export
     "A `save_pretrained` folder of the fine-tuned model (adapter-only or merged for peft methods)."
+    if not self.method.exportable:
+        raise ConfigError(f"{self.method.describe()} cannot be written as a plain transformers model.", type(self.method).__name__,
+                          "Save a checkpoint with tuner.save(path) instead; Tuner.load(path) rebuilds the model from it.")
     acc, path = self.accelerator, output_dir(path, 'export', overwrite)
     acc.wait_for_everyone()  # every process has checked the target before the main one replaces it
     if acc.is_main_process:
