@@ -512,6 +512,16 @@ def _export_to(self:Tuner, tmp:Path, final:Path, merge:bool):
         finally: cfg.base_model_name_or_path = old
     if self.task.tokenizer is not None: self.task.tokenizer.save_pretrained(tmp)
 
+def _check_plain(model):
+    "Raise `ConfigError` when `model` cannot be saved as a plain transformers model (pruning masks, pruned heads)."
+    if any(n.endswith('_mask') for n, _ in model.named_buffers()):
+        raise ConfigError("The model still carries pruning masks.", "weight_mask buffers",
+                          "Fold them in first with tunebook.compress.prune.make_permanent(tuner.model).")
+    if getattr(getattr(model, 'config', None), 'tunebook_heads_kept', None):
+        raise ConfigError("A model with pruned attention heads cannot be written as a plain transformers model.",
+                          f"{model.config.tunebook_heads_kept} heads kept per layer",
+                          "Evaluate and compare it in memory, or save a checkpoint with tuner.save(path).")
+
 @patch
 def export(self:Tuner, path, # the folder to write (replaced atomically)
            merge:bool=False, # peft methods: fold the adapters into the weights
@@ -520,6 +530,7 @@ def export(self:Tuner, path, # the folder to write (replaced atomically)
     if not self.method.exportable:
         raise ConfigError(f"{self.method.describe()} cannot be written as a plain transformers model.", type(self.method).__name__,
                           "Save a checkpoint with tuner.save(path) instead; Tuner.load(path) rebuilds the model from it.")
+    _check_plain(self.model)
     acc, path = self.accelerator, output_dir(path, 'export', overwrite)
     acc.wait_for_everyone()  # every process has checked the target before the main one replaces it
     if acc.is_main_process:
