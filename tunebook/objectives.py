@@ -65,6 +65,17 @@ class CrossEntropy(Objective):
         return weighted_cross_entropy(logits_of(out), batch['labels'], self._cw, w, self.label_smoothing), out
 
 # %% ../nbs/05b_objectives.ipynb #2a13e4d1
+def _check_teacher(teacher:nn.Module, task):
+    "Raise `ConfigError` when the teacher predicts other classes than the task's (count or names)."
+    labels = getattr(getattr(teacher, 'config', None), 'id2label', None)
+    if not labels: return
+    names = [labels[i] for i in sorted(labels)]
+    generic = names == [f'LABEL_{i}' for i in range(len(names))]
+    if len(names) != task.n_classes or not (generic or names == list(task.classes)):
+        raise ConfigError("The teacher predicts other classes than the task's, so its soft labels mean something else.",
+                          f"teacher labels {names}, task classes {list(task.classes)}",
+                          "Distil from a teacher fine-tuned on this task (same classes, same order).")
+
 class Distillation(Objective):
     "Knowledge distillation from a frozen teacher: soft-target KL at temperature T plus the hard-label loss."
     def __init__(self, teacher:nn.Module, # the trained model to imitate (kept frozen)
@@ -78,6 +89,7 @@ class Distillation(Objective):
         self.hard, self._task, self.uses_config = hard or CrossEntropy(), None, hard is None
 
     def setup(self, tuner):
+        _check_teacher(self.teacher, tuner.task)
         if self.uses_config: self.hard = CrossEntropy(tuner.cfg.class_weights, tuner.cfg.use_weights)  # the run's class weights
         self.hard.setup(tuner)
         self._task = tuner.task
