@@ -41,3 +41,16 @@ def test_fit_with_lr_zero_is_refused_with_its_value(tmp_path):
     pd.DataFrame({'text': ['good', 'bad'] * 10, 'label': ['pos', 'neg'] * 10}).to_csv(tmp_path/'d.csv', index=False)
     r = tunebook('fit', '--model', 'tiny-bert', '--data', str(tmp_path/'d.csv'), '--text', 'text', '--label', 'label', '--lr', '0')
     assert r.returncode == 2 and 'lr must be a positive number' in r.stderr and 'seen: 0.0' in r.stderr
+
+def test_fit_says_plainly_when_it_does_not_beat_the_baseline(tmp_path):
+    "One optimizer step cannot beat logistic regression on the frozen features: `tunebook fit` says so, with what to try."
+    pd.DataFrame({'text': ['good food', 'bad food'] * 30, 'label': ['pos', 'neg'] * 30}).to_csv(tmp_path/'d.csv', index=False)
+    r = tunebook('fit', '--model', 'tiny-bert', '--data', str(tmp_path/'d.csv'), '--text', 'text', '--label', 'label',
+                 '--max-steps', '1', '--out', str(tmp_path/'m'))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert 'Frozen-feature baseline' in r.stdout
+    assert 'The fine-tuned model does not beat the frozen-feature baseline' in r.stdout and 'Try more epochs' in r.stdout
+    assert 'TunebookWarning' not in r.stderr  # said once, in the report
+    r = tunebook('fit', '--model', 'tiny-bert', '--data', str(tmp_path/'d.csv'), '--text', 'text', '--label', 'label',
+                 '--max-steps', '1', '--no-baseline', '--out', str(tmp_path/'m2'))
+    assert r.returncode == 0 and 'baseline' not in r.stdout

@@ -28,22 +28,20 @@ def head_modules(model:nn.Module) -> list[str]:
                                      "Name the head module 'classifier' or 'head'.")
     return linear[-1:]
 
-# %% ../nbs/05a_methods.ipynb #cdd79ada
-_ATTENTION_PAIRS = (('query', 'value'), ('q_lin', 'v_lin'), ('q_proj', 'v_proj'))
-
+# %% ../nbs/05a_methods.ipynb #31ad07ed
 def _layer_names(model):
     "Names of the conv and linear layers outside the head."
     heads = head_modules(model)
     return [n for n,m in base_model(model).named_modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d)) and n.split('.')[0] not in heads]
 
 def lora_targets(model:nn.Module) -> list[str]:
-    "Default LoRA target modules: attention query/value projections, else every conv/linear layer outside the head."
-    leaves = {n.split('.')[-1] for n,_ in model.named_modules()}
-    for pair in _ATTENTION_PAIRS:
-        if set(pair) <= leaves: return list(pair)
-    if names := _layer_names(model): return names
-    raise ConfigError("LoRA found no layer to adapt outside the classification head.", type(model).__name__,
-                      "Pass LoRA(target_modules=[...]) naming linear or conv layers, or use method=Full().")
+    "Default LoRA targets: every linear and conv layer outside the head, by last name part where that cannot reach the head."
+    names = _layer_names(model)
+    if not names: raise ConfigError("LoRA found no layer to adapt outside the classification head.", type(model).__name__,
+                                    "Pass LoRA(target_modules=[...]) naming linear or conv layers, or use method=Full().")
+    leaves = list(dict.fromkeys(n.split('.')[-1] for n in names))
+    in_head = {n.split('.')[-1] for h in head_modules(model) for n, _ in base_model(model).get_submodule(h).named_modules()}
+    return names if set(leaves) & in_head else leaves
 
 def check_targets(model:nn.Module, targets:list[str]):
     "Raise `ConfigError` unless every LoRA target names a module of `model`."
@@ -53,10 +51,11 @@ def check_targets(model:nn.Module, targets:list[str]):
             raise ConfigError("A LoRA target module does not exist in this model.", t,
                               f"{close_matches(t, leaves)}Name layers by their last name part or a dotted suffix, e.g. {leaves[:8]}.")
 
-# %% ../nbs/05a_methods.ipynb #f4b8587f
+# %% ../nbs/05a_methods.ipynb #aff754f0
 class Method:
-    "How a model is adapted for fine-tuning: which parameters train, and the default learning rate."
+    "How a model is adapted for fine-tuning: which parameters train, and its default learning rate and epochs."
     lr:ClassVar[float] = 5e-5 # the default peak learning rate
+    epochs:ClassVar[int] = 2 # the default number of epochs
     exportable:ClassVar[bool] = True # whether `Tuner.export` can write it as a plain transformers folder
     registry:ClassVar[dict] = {} # name -> Method subclass, filled by `register`
     def apply(self, model:nn.Module) -> nn.Module: return model
@@ -112,7 +111,7 @@ class HeadOnly(Method):
         for n in head_modules(model): model.get_submodule(n).requires_grad_(True)
         return model
 
-# %% ../nbs/05a_methods.ipynb #74eace71
+# %% ../nbs/05a_methods.ipynb #af63c2f7
 def _get_peft_model(model, cfg):
     "`peft.get_peft_model`, without the transformers-5 deprecation warning peft triggers inside."
     peft = lazy_import('peft', feature='LoRA and PEFT methods')
@@ -128,11 +127,11 @@ def _no_adapters(model):
 @dataclass
 class LoRA(Method):
     "Low-rank adapters on `target_modules` (auto-detected when None); the head trains fully."
-    r:int=8 # rank of the update matrices
+    r:int=16 # rank of the update matrices
     alpha:int|None=None # scaling: the update is multiplied by alpha / r; None: 2 * r (the one rule everywhere)
     dropout:float=0.05 # dropout on the LoRA input
-    target_modules:list|None=None # module names to adapt; None: `lora_targets(model)`
-    lr:ClassVar[float] = 5e-4
+    target_modules:list|None=None # module names to adapt; None: `lora_targets(model)` (every linear layer outside the head)
+    lr:ClassVar[float] = 1e-3
 
     def __post_init__(self):
         if isinstance(self.r, bool) or not isinstance(self.r, int) or self.r < 1:

@@ -24,14 +24,14 @@ from .checkpoint import (write_checkpoint, read_manifest, read_tensors, get_rng_
 __all__ = ['METRICS', 'TrainConfig', 'cpu_has_bf16', 'resolve_precision', 'History', 'Tuner', 'ParamCount', 'make_optimizer',
            'make_scheduler']
 
-# %% ../nbs/05_train.ipynb #01868946
+# %% ../nbs/05_train.ipynb #870c0316
 _CHOICES = dict(optimizer=('adamw', 'sgd'), schedule=('linear', 'onecycle', 'constant'), mixed_precision=('auto', 'no', 'bf16', 'fp16'))
 
 @dataclass
 class TrainConfig:
     "Every hyper-parameter of a fine-tuning run, checked when it is created."
-    lr:float|None=None # peak learning rate; None: the method's default (`Full` 5e-5, `HeadOnly` 1e-3, `LoRA` 5e-4)
-    epochs:int=1 # passes over the train split
+    lr:float|None=None # peak learning rate; None: the method's default (`Full` 5e-5, `HeadOnly` 1e-3, `LoRA` 1e-3)
+    epochs:int|None=None # passes over the train split; None: the method's default (2 for every built-in method)
     max_steps:int|None=None # stop after this many optimizer steps (overrides `epochs`)
     batch_size:int=16 # examples per forward pass (per process)
     grad_accum:int=1 # forward passes per optimizer step
@@ -78,7 +78,7 @@ class TrainConfig:
 METRICS = ('loss', 'accuracy', 'macro_f1', 'roc_auc')  # what `metric` may name (roc_auc: binary tasks)
 _FLAGS = ('use_weights', 'restore_best', 'progress')
 _NUMBERS = dict(  # field -> how `check_number` checks it
-    lr=dict(low=0, low_open=True, none=True, example=5e-5), epochs=dict(integer=True, low=1, example=1),
+    lr=dict(low=0, low_open=True, none=True, example=5e-5), epochs=dict(integer=True, low=1, none=True, example=2),
     max_steps=dict(integer=True, low=1, none=True, example=100), batch_size=dict(integer=True, low=1, example=16),
     grad_accum=dict(integer=True, low=1, example=1), weight_decay=dict(low=0, example=0.01),
     warmup_pct=dict(low=0, high=1, high_open=True, example=0.1), grad_clip=dict(low=0, low_open=True, none=True, example=1.0),
@@ -161,7 +161,7 @@ def _check_roc_auc(task):
         raise ConfigError("metric='roc_auc' needs both classes in the valid split.", f"valid labels {sorted({task.classes[i] for i in valid.y})}",
                           "Use metric='accuracy', or build the task with a larger valid_pct.")
 
-# %% ../nbs/05_train.ipynb #90f8841b
+# %% ../nbs/05_train.ipynb #b015e98a
 class Tuner:
     "Fine-tune `model` on `task` with `method`: `fit`, `evaluate`, `predict`, `save`, `export`."
     def __init__(self, model:nn.Module, # a classifier returning `.logits` (a transformers model or e.g. `SmallCNN`)
@@ -185,7 +185,7 @@ class Tuner:
         if hasattr(self.objective, 'setup'): self.objective.setup(self)  # its settings (class weights) fail now, before the model changes
         set_seed(self.cfg.seed)
         self.model = self.method.apply(model)
-        self.lr = self.cfg.lr or self.method.lr
+        self.lr, self.epochs = self.cfg.lr or self.method.lr, self.cfg.epochs or self.method.epochs
         self.history, self.step, self.epoch, self.stop_training, self.last_metrics, self.best = History(), 0, 0, False, None, None
         self.opt = self.sched = None
         self._epoch_done, self._batch, self.n_seen = False, 0, 0
@@ -215,7 +215,7 @@ class Tuner:
 
     def __repr__(self):
         cfg = self.cfg
-        return f"Tuner({type(base_model(self.model)).__name__}, {self.method}, lr={self.lr:g}, epochs={cfg.epochs}, batch_size={cfg.batch_size})"
+        return f"Tuner({type(base_model(self.model)).__name__}, {self.method}, lr={self.lr:g}, epochs={self.epochs}, batch_size={cfg.batch_size})"
 
 # %% ../nbs/05_train.ipynb #e8dbba37
 @dataclass
@@ -283,7 +283,7 @@ def make_scheduler(opt, schedule:str, total:int, warmup_pct:float, lr:float,
     f = _linear_schedule(round(warmup_pct * total), total)
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: f(s // substeps))
 
-# %% ../nbs/05_train.ipynb #71b2d4ad
+# %% ../nbs/05_train.ipynb #aad581e6
 @patch
 def _loader(self:Tuner, seed:int):
     "The train split's DataLoader for an epoch seeded with `seed`, from `task.dataloader`, the one batching path."
@@ -312,7 +312,7 @@ def _setup_fit(self:Tuner, epochs):
     self._params = [p for p in self.model.parameters() if p.requires_grad]
     self.n_batches = len(acc.prepare_data_loader(self.train_loader(cfg.seed)))  # this process's share of the batches
     steps_per_epoch = math.ceil(self.n_batches / cfg.grad_accum)
-    self.total_steps = cfg.max_steps or (epochs or cfg.epochs) * steps_per_epoch
+    self.total_steps = cfg.max_steps or (epochs or self.epochs) * steps_per_epoch
     self.n_epochs = math.ceil(self.total_steps / steps_per_epoch)
     sched = make_scheduler(self.opt, cfg.schedule, self.total_steps, cfg.warmup_pct, self.lr, substeps=acc.num_processes)
     self._model, self.opt, self.sched = acc.prepare(self.model, self.opt, sched)
@@ -378,9 +378,9 @@ def _weights_to_keep(self:Tuner) -> dict:
     keep = {n for n,p in self.model.named_parameters() if p.requires_grad} | {n for n,_ in self.model.named_buffers()}
     return {k: v.detach().to('cpu', copy=True) for k,v in self.model.state_dict().items() if k in keep}
 
-# %% ../nbs/05_train.ipynb #f987ebf2
+# %% ../nbs/05_train.ipynb #af59e4ca
 @patch
-def fit(self:Tuner, epochs:int|None=None, # epochs to train (default: `cfg.epochs`)
+def fit(self:Tuner, epochs:int|None=None, # epochs to train (default: `cfg.epochs`, else the method's)
         resume_from=None) -> History: # a checkpoint folder to resume exactly from
     "Train the model; returns the `History` (also `tuner.history`)."
     check_number('epochs', epochs, integer=True, low=1, none=True, example=1)
@@ -451,7 +451,7 @@ def _load_weights(self:Tuner, path):
     except RuntimeError as e: raise CheckpointError("The checkpoint's weights do not fit this model.", str(e).splitlines()[0][:300],
                                                     "Pass the same architecture and method the checkpoint was trained with.") from None
 
-# %% ../nbs/05_train.ipynb #ffd32fb5
+# %% ../nbs/05_train.ipynb #a29170ab
 _SAME_RUN = ('batch_size', 'grad_accum', 'seed')
 
 def _key(o): return json.dumps(o, sort_keys=True, default=jsonable)
@@ -469,7 +469,7 @@ def _resume(self:Tuner, path, man:dict): # the checkpoint folder and its verifie
     st = json.loads((path/'state.json').read_text())
     if st['step'] >= self.total_steps:
         raise CheckpointError(f"The checkpoint is at step {st['step']}, but this run stops after {self.total_steps} steps: there is nothing left to train.",
-                              f"checkpoint step {st['step']}, max_steps={self.cfg.max_steps}, epochs={self.cfg.epochs}",
+                              f"checkpoint step {st['step']}, max_steps={self.cfg.max_steps}, epochs={self.epochs}",
                               f"Resume with more steps (max_steps > {st['step']}, or more epochs), or load the weights with Tuner.load(path, model, task).")
     self._load_weights(path)
     self.opt.load_state_dict(unflatten_optimizer(read_tensors(path, 'optimizer'), st['optimizer']))

@@ -19,9 +19,9 @@ from .controls import StatusLine, ProgressRow, LiveChart, error_text, widget_bun
 # %% auto #0
 __all__ = ['run_status', 'PanelCallback', 'TrainingPanel', 'PanelSnapshot']
 
-# %% ../nbs/10_widgets.ipynb #fbc7916f
+# %% ../nbs/10_widgets.ipynb #c41acf22
 def run_status(t:Tuner) -> str:
-    "A short human description of a run in progress, e.g. 'training LoRA r=8 · lr 5.0e-04 · epoch 1/2'."
+    "A short human description of a run in progress, e.g. 'training LoRA r=16 · lr 1.0e-03 · epoch 1/2'."
     return f"training {t.method.describe()} · lr {t.lr:.1e} · epoch {min(t.epoch + 1, t.n_epochs)}/{t.n_epochs}"
 
 # %% ../nbs/10_widgets.ipynb #e4d42db7
@@ -63,15 +63,16 @@ def _method_name(method) -> str:
     if name not in _PANEL_METHODS: raise ConfigError("The training panel offers Full, HeadOnly and LoRA.", name, f"Use one of {list(_PANEL_METHODS)}.")
     return name
 
-# %% ../nbs/10_widgets.ipynb #90017fe8
+# %% ../nbs/10_widgets.ipynb #9594dfa9
 class TrainingPanel:
     "A live training panel: method and hyper-parameter controls, Start/Stop/Reset, progress, live chart, results."
     def __init__(self, task, # the `Task` to learn
                  model_fn, # called with no arguments for a fresh model at every Start
                  method='LoRA', # 'Full', 'HeadOnly', 'LoRA' or a `Method` (a `LoRA`'s rank is kept)
                  lr:float|None=None, # learning rate; None: the method's default
-                 epochs:int=1, batch_size:int=16, seed:int=42,
-                 r:int=8, # LoRA rank (when `method` is not a `LoRA` instance)
+                 epochs:int|None=None, # None: the method's default
+                 batch_size:int=16, seed:int=42,
+                 r:int|None=None, # LoRA rank when `method` is not a `LoRA` instance; None: `LoRA`'s default
                  metric:str='accuracy', # the validation metric charted (and `TrainConfig.metric`)
                  callbacks:list|None=None, # extra callbacks for every run
                  **hparams): # other `TrainConfig` fields for every run
@@ -80,7 +81,8 @@ class TrainingPanel:
         TrainConfig.from_kwargs(lr=lr, epochs=epochs, batch_size=batch_size, seed=seed, **hparams)  # fail now, not at Start
         self.task, self.model_fn, self.hparams, self.callbacks, self.metric = task, model_fn, hparams, list(callbacks or []), metric
         self.method = Method.named(method)  # a template: its other fields (LoRA's alpha, targets) are kept
-        self.initial = dict(method=name, r=getattr(method, 'r', r), lr=lr or self.method.lr, epochs=epochs, batch_size=batch_size, seed=seed)
+        self.initial = dict(method=name, r=getattr(method, 'r', r or Method.named('lora').r), lr=lr or self.method.lr,
+                            epochs=epochs or self.method.epochs, batch_size=batch_size, seed=seed)
         self.tuner = self.thread = self.error = None
         self.stop_requested = False
         self._build()

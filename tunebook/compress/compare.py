@@ -46,7 +46,7 @@ def _counts(model:nn.Module) -> dict:
     ts = [t for k, t in tensors(model).items() if not k.endswith(('.scales', '.zero_points', '.scale')) and not k.endswith('_mask')]
     return dict(params=sum(t.numel() for t in ts), nonzero=sum(int((t != 0).sum()) for t in ts))
 
-# %% ../../nbs/06d_compare.ipynb #b103e47e
+# %% ../../nbs/06d_compare.ipynb #bbd376d1
 @dataclass
 class Comparison:
     "Variants of a model measured side by side (`compare`)."
@@ -66,7 +66,9 @@ class Comparison:
         if ax is None: ax = plt.subplots(figsize=(6, 4))[1]
         t = self.table
         ax.scatter(t.latency_p50_ms, t.accuracy, s=600 * t.size_mb / t.size_mb.max(), alpha=0.5)
-        for n in t.index: ax.annotate(f"{n} ({t.size_mb[n]:.1f} MB)", (t.latency_p50_ms[n], t.accuracy[n]), fontsize=8)
+        for i, n in enumerate(t.index):
+            ax.annotate(f"{n} ({t.size_mb[n]:.1f} MB)", (t.latency_p50_ms[n], t.accuracy[n]), fontsize=8,
+                        xytext=(6, 8 if i % 2 else -12), textcoords='offset points')
         front = t.loc[self.pareto()].sort_values('latency_p50_ms')
         ax.plot(front.latency_p50_ms, front.accuracy, '--', lw=1)
         ax.set(xlabel='latency at batch 1, median (ms)', ylabel=f'accuracy ({self.split})', title='Compression trade-off')
