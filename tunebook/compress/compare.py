@@ -46,7 +46,7 @@ def _counts(model:nn.Module) -> dict:
     ts = [t for k, t in tensors(model).items() if not k.endswith(('.scales', '.zero_points', '.scale')) and not k.endswith('_mask')]
     return dict(params=sum(t.numel() for t in ts), nonzero=sum(int((t != 0).sum()) for t in ts))
 
-# %% ../../nbs/06d_compare.ipynb #bbd376d1
+# %% ../../nbs/06d_compare.ipynb #ec883d82
 @dataclass
 class Comparison:
     "Variants of a model measured side by side (`compare`)."
@@ -57,9 +57,9 @@ class Comparison:
     def to_frame(self) -> pd.DataFrame: return self.table
     def pareto(self) -> list[str]:
         "The variants no other variant beats on both accuracy and batch-1 latency."
-        t = self.table
-        return [n for n in t.index if not any((t.accuracy[o] >= t.accuracy[n]) & (t.latency_p50_ms[o] <= t.latency_p50_ms[n]) &
-                                              ((t.accuracy[o] > t.accuracy[n]) | (t.latency_p50_ms[o] < t.latency_p50_ms[n])) for o in t.index)]
+        acc, lat = self.table.accuracy, self.table.latency_p50_ms
+        def beats(o, n): return acc[o] >= acc[n] and lat[o] <= lat[n] and (acc[o] > acc[n] or lat[o] < lat[n])
+        return [n for n in acc.index if not any(beats(o, n) for o in acc.index)]
     def plot(self, ax=None):
         "Accuracy against batch-1 latency; marker area proportional to size; the Pareto front joined by a line."
         import matplotlib.pyplot as plt
@@ -86,10 +86,12 @@ def compare(variants:dict, # name -> model (or callable returning logits); the f
             repeats:int=3) -> Comparison: # interleaved timing repeats
     "Size, speed, accuracy and agreement with the base of every variant, measured on the same examples."
     if not isinstance(variants, dict) or not variants:
-        raise ConfigError("compare needs named variants.", type(variants).__name__, "Pass e.g. {'fp32': model, 'int8': quantize(model)}.")
+        raise ConfigError("compare needs named variants.", type(variants).__name__,
+                          "Pass e.g. {'fp32': model, 'int8': quantize(model)}.")
     base = base or next(iter(variants))
     if base not in variants: raise ConfigError("The base is not one of the variants.", base, f"Use one of {list(variants)}.")
-    for k, v in (('n_latency', n_latency), ('n_throughput', n_throughput), ('repeats', repeats)): check_number(k, v, integer=True, low=1, example=3)
+    for k, v in (('n_latency', n_latency), ('n_throughput', n_throughput), ('repeats', repeats)):
+        check_number(k, v, integer=True, low=1, example=3)
     preds = {n: predict(m, task, split) for n, m in variants.items()}
     speed = _speed(variants, task, split, n_latency, n_throughput, repeats)
     rows = {n: dict(**_counts(m), size_mb=size_mb(m), **speed[n], accuracy=preds[n].metrics().accuracy,

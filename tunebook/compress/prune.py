@@ -16,7 +16,7 @@ from ..eval import model_inputs, logits_of
 __all__ = ['prunable', 'magnitude_prune', 'is_pruned', 'make_permanent', 'sparsity', 'sparse_size_mb', 'transformer_layers',
            'unit_importance', 'prune_units']
 
-# %% ../../nbs/06b_prune.ipynb #ebaae71b
+# %% ../../nbs/06b_prune.ipynb #fe0e9b35
 def prunable(model:nn.Module) -> dict[str, nn.Module]:
     "The linear and conv layers outside the classification head: name -> module."
     heads = tuple(f'{h}.' for h in head_modules(model)) + tuple(head_modules(model))
@@ -58,11 +58,11 @@ def sparsity(model:nn.Module) -> float:
 def sparse_size_mb(model:nn.Module) -> float:
     "Megabytes of the weights with each prunable matrix stored sparse (its non-zero values and a 1-bit mask)."
     dense = sum(t.numel() * t.element_size() for t in model.state_dict().values() if torch.is_tensor(t) and t.is_floating_point())
-    saved = sum(m.weight.numel() * m.weight.element_size() - (int((m.weight != 0).sum()) * m.weight.element_size() + m.weight.numel() / 8)
-                for m in prunable(model).values())
+    def sparse_saving(w): return w.numel() * w.element_size() - (int((w != 0).sum()) * w.element_size() + w.numel() / 8)
+    saved = sum(sparse_saving(m.weight) for m in prunable(model).values())
     return (dense - saved) / 1e6
 
-# %% ../../nbs/06b_prune.ipynb #4953cd11
+# %% ../../nbs/06b_prune.ipynb #e8a319c8
 def transformer_layers(model:nn.Module) -> list[nn.Module]:
     "The encoder layers of a BERT-style model (each with `attention.self`, `attention.output`, `intermediate`, `output`)."
     layers = [m for m in model.modules() if all(hasattr(m, a) for a in ('attention', 'intermediate', 'output'))
@@ -83,7 +83,8 @@ def unit_importance(model:nn.Module, task, # a BERT-style classifier and its tas
                     n_batches:int=8, batch_size:int=16) -> dict: # training batches used
     "Mean |d loss / d gate| of every head and feed-forward neuron: {'heads': [layers, heads], 'neurons': [layers, neurons]}."
     layers, was = transformer_layers(model), model.training
-    heads = [torch.ones(l.attention.self.query.out_features // l.attention.self.attention_head_size, requires_grad=True) for l in layers]
+    def n_heads(l): return l.attention.self.query.out_features // l.attention.self.attention_head_size
+    heads = [torch.ones(n_heads(l), requires_grad=True) for l in layers]
     neurons = [torch.ones(l.intermediate.dense.out_features, requires_grad=True) for l in layers]
     hooks = [l.attention.self.register_forward_hook(_gate(h)) for l, h in zip(layers, heads)]
     hooks += [l.intermediate.register_forward_hook(_gate(n)) for l, n in zip(layers, neurons)]

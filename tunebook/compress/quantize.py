@@ -47,7 +47,7 @@ class Int8Embedding(nn.Module):
         return self.qweight[ids].float() * self.scale[ids].unsqueeze(-1)
     def extra_repr(self) -> str: return f"{self.num_embeddings}, {self.embedding_dim}, int8"
 
-# %% ../../nbs/06a_quantize.ipynb #648f1dc1
+# %% ../../nbs/06a_quantize.ipynb #33f4a49c
 SCHEMES = ('int8', 'int8-linear', 'bf16')
 
 def is_quantized(model:nn.Module) -> bool:
@@ -64,7 +64,7 @@ def _int8_linear(model:nn.Module, per_channel:bool, reduce_range:bool) -> nn.Mod
     qconfig = ao.QConfig(activation=ao.PlaceholderObserver.with_args(dtype=torch.quint8, is_dynamic=True,
                                                                      quant_min=0, quant_max=127 if reduce_range else 255),
                          weight=weight)
-    with warnings.catch_warnings():  # torch.ao's eager quantization is deprecated in favour of torchao; it still runs, and is faster here
+    with warnings.catch_warnings():  # torch.ao's eager quantization is deprecated for torchao; it still runs (faster here)
         warnings.simplefilter('ignore')
         return ao.quantize_dynamic(model, {nn.Linear: qconfig}, dtype=torch.qint8, inplace=True)
 
@@ -126,10 +126,11 @@ def size_mb(model:nn.Module) -> float:
     "Megabytes (10^6 bytes) taken by the weights of `model`: int8 at 1 byte, bf16 at 2, float32 at 4."
     return sum(t.numel() * t.element_size() for t in tensors(model).values()) / 1e6
 
-# %% ../../nbs/06a_quantize.ipynb #5e8e052a
+# %% ../../nbs/06a_quantize.ipynb #ce76f3a6
 def _architecture(model:nn.Module) -> dict:
     "How to rebuild `model`'s float architecture: a Hugging Face config, or the `SmallCNN` widths."
-    if type(model).__name__ == 'SmallCNN': return {'architecture': 'SmallCNN', 'widths': list(model.widths), 'in_channels': model.in_channels}
+    if type(model).__name__ == 'SmallCNN':
+        return {'architecture': 'SmallCNN', 'widths': list(model.widths), 'in_channels': model.in_channels}
     if hasattr(model, 'config') and hasattr(model.config, 'to_json_string'): return {'architecture': 'transformers'}
     raise ConfigError("Only Hugging Face classifiers and tunebook's SmallCNN can be saved quantized.", type(model).__name__,
                       "Keep the float model and quantize it again after loading it.")
@@ -139,7 +140,8 @@ def save_quantized(model:nn.Module, # a model returned by `quantize`
                    overwrite:bool=False) -> Path: # replace a folder that is not a previous tunebook export
     "Write a quantized model as config + `quantization.json` + safetensors (no pickle)."
     spec = getattr(model, 'quantization', None)
-    if spec is None: raise ConfigError("This model was not made by quantize().", type(model).__name__, "Pass the model quantize() returned.")
+    if spec is None:
+        raise ConfigError("This model was not made by quantize().", type(model).__name__, "Pass the model quantize() returned.")
     arch = _architecture(model)
     path = output_dir(path, 'export', overwrite)
     with atomic_dir(path, 'export', overwrite) as tmp:
