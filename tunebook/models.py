@@ -150,7 +150,7 @@ def _reset_head(model):
         if isinstance(m, nn.Linear) and id(m) not in base:
             nn.init.normal_(m.weight, std=model.config.initializer_range); nn.init.zeros_(m.bias)
 
-# %% ../nbs/03_models.ipynb #515f15ca
+# %% ../nbs/03_models.ipynb #0ebb970d
 @contextlib.contextmanager
 def _quiet_transformers():
     "Silence transformers' load report and progress bar in the block, unless tunebook's verbosity is 'debug'."
@@ -169,9 +169,9 @@ def _new_weights_line(name:str, missing, head:list[str], n_classes:int, seed:int
     init = f"seed {seed}" if seed is not None else "torch's random generator"
     in_head = sorted({k.split('.')[0] for k in missing if k.split('.')[0] in head})
     others = sorted(k for k in missing if k.split('.')[0] not in head)
-    line = f"{name}: new classification head ({', '.join(in_head)}): {n_classes} classes, initialised from {init}" if in_head else f"{name}:"
-    if others: line += f"; also new (not in the checkpoint): {', '.join(others[:5])}" + (" ..." if len(others) > 5 else "")
-    return line
+    parts = [f"new classification head ({', '.join(in_head)}): {n_classes} classes, initialised from {init}"] if in_head else []
+    if others: parts.append(f"new (not in the checkpoint): {', '.join(others[:5])}" + (" ..." if len(others) > 5 else ""))
+    return f"{name}: " + "; also ".join(parts)
 
 # %% ../nbs/03_models.ipynb #f93714b5
 def _load_hf(src:str, name:str, task, new_head:bool, trust_remote_code:bool, seed:int|None=None, **kw):
