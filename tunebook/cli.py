@@ -97,7 +97,7 @@ def cmd_fit(args) -> int:
     from tunebook.recipes import fit_csv
     warnings.filterwarnings('ignore', message='The fine-tuned model does not beat')  # the report below says it
     r = fit_csv(args.data, args.text, args.label, split=args.split, model=args.model, method=args.method,
-                method_kw={'r': args.lora_r} if args.method == 'lora' and args.lora_r else None, out=args.out, max_length=args.max_length,
+                method_kw={'r': args.lora_r} if args.method == 'lora' and args.lora_r is not None else None, out=args.out, max_length=args.max_length,
                 seed=args.seed, sep=args.sep, encoding=args.encoding, overwrite=args.overwrite,
                 baseline=args.baseline, lr=args.lr, epochs=args.epochs, batch_size=args.batch_size, max_steps=args.max_steps)
     _report(r['metrics'], r['export'], r['probe'])
