@@ -54,3 +54,9 @@ def test_problems_are_found():
     assert len(found) == 4 and 'progress bar' in found[0] and 'load report' in found[1] and 'no static rendering' in found[2], found
     tidy_outputs(type('NB', (), {'cells': nb['cells']})())
     assert len(problems(nb)) == 2 and bar not in nb['cells'][0]['outputs']  # bars fixed or dropped; the rest needs the source fixed
+
+def test_readme_holds_no_machine_path():
+    "The README (made from nbs/index.ipynb) names no path of the machine that wrote it."
+    from run_nbs import MACHINE_PATH
+    text = (ROOT/'README.md').read_text(encoding='utf-8')
+    assert not MACHINE_PATH.findall(text), MACHINE_PATH.findall(text)[:5]
