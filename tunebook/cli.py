@@ -14,7 +14,7 @@ __all__ = ['COMMANDS', 'build_parser', 'cmd_assets', 'cmd_demo', 'cmd_fit', 'mai
 # %% ../nbs/12_cli.ipynb #0fb844d0
 _METHOD_CHOICES = ['lora', 'full', 'head']  # `Method.named` names (checked against the registry in the tests)
 
-def _add_train_args(p:argparse.ArgumentParser, method:str='lora', **defaults):
+def _add_train_args(p:argparse.ArgumentParser, method:str='full', **defaults):
     "Hyper-parameters shared by `demo` and `fit`."
     p.add_argument('--method', choices=_METHOD_CHOICES, default=method, help='fine-tuning method (default: %(default)s)')
     p.add_argument('--epochs', type=int, default=None, help="passes over the train split (default: the method's, 2)")

@@ -71,7 +71,7 @@ def fit_csv(data, # a CSV file, one example per row
             text:str, label:str, # the text and label columns
             split:str|None=None, # a column of 'train'/'valid'/'test' (default: a stratified 80/10/10 split)
             model:str='minilm', # a bundled alias, a local folder or a Hub id
-            method:str='lora', # a registered method name ('lora', 'full', 'head')
+            method:str='full', # a registered method name ('full', the validated default; 'lora', 'head')
             method_kw:dict|None=None, # the method's settings, e.g. {'r': 16}
             out='tunebook-model', # folder for the exported model
             max_length:int=128, seed:int=0,

@@ -68,7 +68,7 @@ class TrainingPanel:
     "A live training panel: method and hyper-parameter controls, Start/Stop/Reset, progress, live chart, results."
     def __init__(self, task, # the `Task` to learn
                  model_fn, # called with no arguments for a fresh model at every Start
-                 method='LoRA', # 'Full', 'HeadOnly', 'LoRA' or a `Method` (a `LoRA`'s rank is kept)
+                 method='Full', # 'Full' (the validated default), 'HeadOnly', 'LoRA' or a `Method` (a `LoRA`'s rank is kept)
                  lr:float|None=None, # learning rate; None: the method's default
                  epochs:int|None=None, # None: the method's default
                  batch_size:int=16, seed:int=42,
