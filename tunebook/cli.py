@@ -71,7 +71,7 @@ def _describe(obj) -> str:
     if hasattr(obj, 'shape'): return f"array {tuple(obj.shape)} {obj.dtype}"
     return str(obj)
 
-# %% ../nbs/12_cli.ipynb #b2727aa2
+# %% ../nbs/12_cli.ipynb #06f0e166
 def _report(metrics, path, probe=None, seconds=None):
     "Print test metrics (and the baseline) as tables, whether the model beats the baseline, and where it was saved."
     from tunebook.recipes import baseline_verdict
@@ -92,9 +92,19 @@ def cmd_demo(args) -> int:
     _report(r['metrics'], r['export'], r['probe'], r['seconds'])
     return 0
 
+def _check_lora_rank(args):
+    "A given --lora-r must be a valid rank, and the method LoRA (it would otherwise be silently ignored)."
+    if args.lora_r is None: return
+    from tunebook.core import ConfigError
+    from tunebook.methods import Method
+    Method.named('lora', r=args.lora_r)  # checks the rank
+    if args.method != 'lora': raise ConfigError("--lora-r sets the rank of LoRA, but the method is not LoRA.",
+                                                f"--method {args.method} --lora-r {args.lora_r}", "Add --method lora, or leave out --lora-r.")
+
 def cmd_fit(args) -> int:
     "Fine-tune a model on a CSV file (the `fit_csv` recipe) and report on its test split."
     from tunebook.recipes import fit_csv
+    _check_lora_rank(args)
     warnings.filterwarnings('ignore', message='The fine-tuned model does not beat')  # the report below says it
     r = fit_csv(args.data, args.text, args.label, split=args.split, model=args.model, method=args.method,
                 method_kw={'r': args.lora_r} if args.method == 'lora' and args.lora_r is not None else None, out=args.out, max_length=args.max_length,
