@@ -181,7 +181,7 @@ def _fill(q:nn.Module, saved:dict):
             owner, _, attr = k.rpartition('.')
             getattr(q.get_submodule(owner) if owner else q, attr).copy_(v)
 
-# %% ../../nbs/06a_quantize.ipynb #74b12b16
+# %% ../../nbs/06a_quantize.ipynb #f7edc411
 @dataclass
 class QuantCheck:
     "A quantized model measured against its original on one split."
@@ -207,11 +207,13 @@ class QuantCheck:
 def check_quantized(quantized:nn.Module, original:nn.Module, task, split:str='valid',
                     max_drop:float=0.01, # largest accuracy loss accepted (absolute)
                     min_agreement:float=0.99, # smallest share of predictions equal to the original's
+                    max_batch_changes:float=0.01, # largest share of predictions that may change with the batch
                     n_batch_check:int=200, # examples scored alone and in batches
                     batch_size:int=32) -> QuantCheck:
     "Score `quantized` against `original` on `split`: accuracy, size, agreement, and predictions that change with the batch."
     check_number('max_drop', max_drop, low=0, high=1, example=0.01)
     check_number('min_agreement', min_agreement, low=0, high=1, example=0.99)
+    check_number('max_batch_changes', max_batch_changes, low=0, high=1, example=0.01)
     check_number('n_batch_check', n_batch_check, integer=True, low=1, example=200)
     po, pq = (predict(m, task, split, batch_size=batch_size) for m in (original, quantized))
     first = task.splits[split].take(np.arange(min(n_batch_check, len(po))))
@@ -222,4 +224,6 @@ def check_quantized(quantized:nn.Module, original:nn.Module, task, split:str='va
     drop = chk.table.accuracy['original'] - chk.table.accuracy['quantized']
     if drop > max_drop: chk.problems.append(f"accuracy drops {drop:.4f} (> {max_drop})")
     if chk.agreement < min_agreement: chk.problems.append(f"agrees on {chk.agreement:.1%} of predictions (< {min_agreement:.0%})")
+    if chk.batch_changes > max_batch_changes:
+        chk.problems.append(f"{chk.batch_changes:.1%} of predictions change with the batch (> {max_batch_changes:.0%})")
     return chk
