@@ -13,8 +13,8 @@ from functools import partial
 from .models import base_model, model_kind
 
 # %% auto #0
-__all__ = ['head_modules', 'lora_targets', 'check_targets', 'Method', 'Full', 'HeadOnly', 'LoRA', 'PEFT', 'PrefixEncoder',
-           'PrefixTuning', 'without_adapters']
+__all__ = ['head_modules', 'body_layers', 'lora_targets', 'check_targets', 'Method', 'Full', 'HeadOnly', 'LoRA', 'PEFT',
+           'PrefixEncoder', 'PrefixTuning', 'without_adapters']
 
 # %% ../nbs/05a_methods.ipynb #94db24f6
 _HEAD_NAMES = ('pre_classifier', 'classifier', 'score', 'head', 'classification_head')
@@ -28,15 +28,15 @@ def head_modules(model:nn.Module) -> list[str]:
                                      "Name the head module 'classifier' or 'head'.")
     return linear[-1:]
 
-# %% ../nbs/05a_methods.ipynb #31ad07ed
-def _layer_names(model):
-    "Names of the conv and linear layers outside the head."
-    heads = head_modules(model)
-    return [n for n,m in base_model(model).named_modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d)) and n.split('.')[0] not in heads]
+# %% ../nbs/05a_methods.ipynb #f2d2b95b
+def body_layers(model:nn.Module) -> dict[str, nn.Module]:
+    "The conv and linear layers outside the classification head (of the model inside a peft wrapper): name -> module."
+    heads, body = head_modules(model), base_model(model)
+    return {n: m for n, m in body.named_modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d)) and n.split('.')[0] not in heads}
 
 def lora_targets(model:nn.Module) -> list[str]:
     "Default LoRA targets: every linear and conv layer outside the head, by last name part where that cannot reach the head."
-    names = _layer_names(model)
+    names = list(body_layers(model))
     if not names: raise ConfigError("LoRA found no layer to adapt outside the classification head.", type(model).__name__,
                                     "Pass LoRA(target_modules=[...]) naming linear or conv layers, or use method=Full().")
     leaves = list(dict.fromkeys(n.split('.')[-1] for n in names))
@@ -45,7 +45,7 @@ def lora_targets(model:nn.Module) -> list[str]:
 
 def check_targets(model:nn.Module, targets:list[str]):
     "Raise `ConfigError` unless every LoRA target names a module of `model`."
-    names, leaves = [n for n,_ in model.named_modules()], list(dict.fromkeys(n.split('.')[-1] for n in _layer_names(model)))
+    names, leaves = [n for n,_ in model.named_modules()], list(dict.fromkeys(n.split('.')[-1] for n in body_layers(model)))
     for t in targets:
         if not any(n == t or n.endswith('.' + t) for n in names):
             raise ConfigError("A LoRA target module does not exist in this model.", t,

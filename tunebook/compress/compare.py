@@ -46,7 +46,7 @@ def _counts(model:nn.Module) -> dict:
     ts = [t for k, t in tensors(model).items() if not k.endswith(('.scales', '.zero_points', '.scale')) and not k.endswith('_mask')]
     return dict(params=sum(t.numel() for t in ts), nonzero=sum(int((t != 0).sum()) for t in ts))
 
-# %% ../../nbs/06d_compare.ipynb #ec883d82
+# %% ../../nbs/06d_compare.ipynb #0ea81c92
 @dataclass
 class Comparison:
     "Variants of a model measured side by side (`compare`)."
@@ -94,8 +94,9 @@ def compare(variants:dict, # name -> model (or callable returning logits); the f
         check_number(k, v, integer=True, low=1, example=3)
     preds = {n: predict(m, task, split) for n, m in variants.items()}
     speed = _speed(variants, task, split, n_latency, n_throughput, repeats)
-    rows = {n: dict(**_counts(m), size_mb=size_mb(m), **speed[n], accuracy=preds[n].metrics().accuracy,
-                    macro_f1=preds[n].metrics().macro_f1, agreement=preds[base].agreement(preds[n])) for n, m in variants.items()}
+    metrics = {n: p.metrics() for n, p in preds.items()}
+    rows = {n: dict(**_counts(m), size_mb=size_mb(m), **speed[n], accuracy=metrics[n].accuracy,
+                    macro_f1=metrics[n].macro_f1, agreement=preds[base].agreement(preds[n])) for n, m in variants.items()}
     t = pd.DataFrame(rows).T
     t['speedup_b1'] = t.latency_p50_ms[base] / t.latency_p50_ms
     t['speedup_b32'] = t.throughput_per_s / t.throughput_per_s[base]

@@ -47,12 +47,16 @@ class Int8Embedding(nn.Module):
         return self.qweight[ids].float() * self.scale[ids].unsqueeze(-1)
     def extra_repr(self) -> str: return f"{self.num_embeddings}, {self.embedding_dim}, int8"
 
-# %% ../../nbs/06a_quantize.ipynb #33f4a49c
+# %% ../../nbs/06a_quantize.ipynb #b4bdfd0d
 SCHEMES = ('int8', 'int8-linear', 'bf16')
+
+def _quantized_linears(model:nn.Module) -> dict:
+    "name -> torch.ao dynamic int8 linear module."
+    return {n: m for n, m in model.named_modules() if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)}
 
 def is_quantized(model:nn.Module) -> bool:
     "Whether `model` already holds int8 layers or bf16/fp16 weights."
-    if any(isinstance(m, Int8Embedding) or type(m).__module__.startswith('torch.ao.nn.quantized') for m in model.modules()): return True
+    if _quantized_linears(model) or any(isinstance(m, Int8Embedding) for m in model.modules()): return True
     return any(p.dtype in (torch.bfloat16, torch.float16) for p in model.parameters())
 
 def _int8_linear(model:nn.Module, per_channel:bool, reduce_range:bool) -> nn.Module:
@@ -101,11 +105,7 @@ def quantize(model:nn.Module, # a float32 model (left unchanged)
     q.quantization = dict(scheme=scheme, per_channel=per_channel, reduce_range=reduce_range)  # how it was made (saved with it)
     return q
 
-# %% ../../nbs/06a_quantize.ipynb #51a4d786
-def _quantized_linears(model:nn.Module) -> dict:
-    "name -> torch.ao dynamic int8 linear module."
-    return {n: m for n, m in model.named_modules() if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)}
-
+# %% ../../nbs/06a_quantize.ipynb #fd62ced1
 def _unpack(m) -> dict:
     "The int8 weight, its scales and zero points, and the bias of a dynamic int8 linear."
     w, b = m._weight_bias()
@@ -181,7 +181,7 @@ def _fill(q:nn.Module, saved:dict):
             owner, _, attr = k.rpartition('.')
             getattr(q.get_submodule(owner) if owner else q, attr).copy_(v)
 
-# %% ../../nbs/06a_quantize.ipynb #f7edc411
+# %% ../../nbs/06a_quantize.ipynb #83c48ae6
 @dataclass
 class QuantCheck:
     "A quantized model measured against its original on one split."
@@ -218,7 +218,7 @@ def check_quantized(quantized:nn.Module, original:nn.Module, task, split:str='va
     po, pq = (predict(m, task, split, batch_size=batch_size) for m in (original, quantized))
     first = task.splits[split].take(np.arange(min(n_batch_check, len(po))))
     alone, batched = (predict(quantized, task, first, batch_size=b).preds for b in (1, batch_size))
-    rows = {n: dict(accuracy=p.metrics().accuracy, macro_f1=p.metrics().macro_f1, size_mb=size_mb(m))
+    rows = {n: dict(accuracy=(mt := p.metrics()).accuracy, macro_f1=mt.macro_f1, size_mb=size_mb(m))
             for n, p, m in (('original', po, original), ('quantized', pq, quantized))}
     chk = QuantCheck(pd.DataFrame(rows).T, po.agreement(pq), float((alone != batched).mean()), [])
     drop = chk.table.accuracy['original'] - chk.table.accuracy['quantized']
