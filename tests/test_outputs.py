@@ -42,6 +42,14 @@ def test_tidy_text():
     assert tidy_text('/home/ana/work/data.csv, then') == '<tmp>/data.csv, then'
     assert tidy_text('accuracy 0.85 in 1/2 epochs') == 'accuracy 0.85 in 1/2 epochs'
 
+def test_tidy_text_in_a_checkout_anywhere(monkeypatch):
+    "A checkout or Python under a folder such as /tmp is still made relative (CI checks out under such paths)."
+    import run_nbs
+    monkeypatch.setattr(run_nbs, 'KNOWN_ROOTS', (('/check.x1/tmp/abc/', ''), ('/check.x1/tmp/abc/.venv/', '<python>/')))
+    assert tidy_text('saved to /check.x1/tmp/abc/nbs/x.csv') == 'saved to nbs/x.csv'
+    assert tidy_text('/check.x1/tmp/abc/.venv/lib/a.py:3') == '<python>/lib/a.py:3'
+    assert tidy_text('see docs/tmp/x.md') == 'see docs/tmp/x.md'  # a relative path is not a machine path
+
 def test_problems_are_found():
     "The check above catches each kind of noise (so a tidy notebook set means something)."
     widget = {'output_type': 'display_data', 'data': {WIDGET: {'model_id': 'x'}, 'text/plain': "VBox(children=(HBox(...)))"}}

@@ -13,23 +13,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
 # absolute paths of the machine: the project checkout, the Python installation, temporary folders and home folders
-MACHINE_PATH = re.compile(r'(?:/(?:tmp|var/folders|private/var|home|Users|root|work|opt|usr)/|[A-Za-z]:\\)[^\s\'",:)\]]*')
+MACHINE_PATH = re.compile(r'(?<![\w.~/-])(?:/(?:tmp|var/folders|private/var|home|Users|root|work|opt|usr)/|[A-Za-z]:\\)[^\s\'",:)\]]*')
 
 def final_lines(text:str) -> str:
     "What a terminal shows after `text`: of each line rewritten with carriage returns, only its last state."
     return '\n'.join(line.rsplit('\r', 1)[-1] if '\r' in line.rstrip('\r') else line.rstrip('\r') for line in text.split('\n'))
 
+# the checkout and the Python installation first: wherever they live, even under a folder such as /tmp
+KNOWN_ROOTS = ((str(ROOT) + os.sep, ''), (sys.prefix + os.sep, '<python>/'), (sys.base_prefix + os.sep, '<python>/'))
+
 def _generic_path(m:re.Match) -> str:
-    "A machine path made readable anywhere: relative to the project, `<python>/...` or `<tmp>/...`."
+    "Any other machine path made readable anywhere: `<python>/...` or `<tmp>/...`."
     p = m.group(0)
-    for base, name in ((sys.prefix + os.sep, '<python>/'), (sys.base_prefix + os.sep, '<python>/'), (str(ROOT) + os.sep, '')):
-        if p.startswith(base): return name + p[len(base):]
     if 'site-packages' in p: return '<python>/' + p[p.index('site-packages'):]
     return '<tmp>/' + Path(p).name
 
 def tidy_text(text:str) -> str:
     "Final progress lines, no colour codes, no machine paths."
-    return MACHINE_PATH.sub(_generic_path, final_lines(ANSI.sub('', text)))
+    text = final_lines(ANSI.sub('', text))
+    for base, name in sorted(KNOWN_ROOTS, key=lambda r: -len(r[0])): text = text.replace(base, name)
+    return MACHINE_PATH.sub(_generic_path, text)
 
 PROGRESS_BAR = re.compile(r'\d+%\|.*\| *\d+/\d+')
 
