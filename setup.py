@@ -17,6 +17,7 @@ py_versions = '3.10 3.11 3.12 3.13'.split()
 
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
+extras = {name: shlex.split(cfg.get(f'{name}_requirements', '')) for name in ('onnx', 'torchao')}  # optional backends
 lic = licenses[cfg['license'].lower()]
 min_python = cfg['min_python']
 lib_path = cfg['lib_path']
@@ -33,7 +34,7 @@ setuptools.setup(
     include_package_data=True,
     package_data={lib_path + '.weights': ['*.safetensors', '*.json']},
     install_requires=requirements,
-    extras_require={'dev': dev_requirements},
+    extras_require={'dev': dev_requirements, **extras},
     python_requires='>=' + min_python,
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',

@@ -86,7 +86,7 @@ def check_number(name:str, # the argument's name, for the message
     if bad: raise ConfigError(f"{name} must be {rng}.", value, f"Pass e.g. {name}={example!r}.")
     return int(value) if integer else float(value) if not isinstance(value, int) else value
 
-# %% ../nbs/00_core.ipynb #282d84d0
+# %% ../nbs/00_core.ipynb #1d5de3f0
 import logging
 logger = logging.getLogger('tunebook')
 
@@ -99,12 +99,18 @@ if not logger.handlers:
     logger.setLevel(logging.INFO)
     logger.propagate = False
 
+# optional libraries whose import warns about GPU kernels a CPU machine cannot load, and about its own use of torch
+# (torchao, which transformers imports whenever it is installed): shown at 'debug' only
+_QUIET_LIBRARIES = ('torchao', 'torch.utils._pytree')
+for _name in _QUIET_LIBRARIES: logging.getLogger(_name).setLevel(logging.ERROR)
+
 _LEVELS = {'debug': logging.DEBUG, 'info': logging.INFO, 'warning': logging.WARNING, 'error': logging.ERROR}
 
 def set_verbosity(level:str='info'): # 'debug', 'info' (the default), 'warning' or 'error'
     "How much tunebook says: 'debug' adds the full reports of the libraries it calls."
     if level not in _LEVELS: raise ConfigError("Unknown verbosity.", level, f"{close_matches(level, _LEVELS)}Use one of {list(_LEVELS)}.")
     logger.setLevel(_LEVELS[level])
+    for name in _QUIET_LIBRARIES: logging.getLogger(name).setLevel(logging.DEBUG if level == 'debug' else logging.ERROR)
 
 def verbose() -> bool:
     "Whether the full reports of other libraries should be shown (verbosity 'debug')."
