@@ -1,18 +1,21 @@
-"""Real-browser test of the training panel (tunebook.widgets.TrainingPanel).
+"""Real-browser tests of the widgets: the training panel and the compression explorer.
 
-Starts JupyterLab on 127.0.0.1 (free port, token, throw-away config/data/runtime/settings dirs), drives Debian's
-Chromium through Playwright for Python, runs tests/notebooks/panel_demo.ipynb, presses Start, waits until the chart
-image and the progress bar change, runs a cell while the model trains, presses Stop, checks that the step count
-stops growing and that the kernel still answers a new cell. Screenshots go to artifacts/browser_panel/.
-Skipped (with the reason) only when /usr/bin/chromium or playwright is missing. Never runs `playwright install`.
+One JupyterLab server on 127.0.0.1 (free port, token, throw-away config/data/runtime/settings dirs) serves both demo
+notebooks in tests/notebooks/; Debian's Chromium, driven through Playwright for Python, runs them.
+- Training panel: press Start, wait until the chart image and the progress bar change, run a cell while the model
+  trains, press Stop, check that the step count stops growing and that the kernel still answers a new cell.
+- Compression explorer: choose magnitude pruning, press Add, wait for the new row, the plot and the progress bar;
+  then stack int8 on the pruned variant from the 'start from' list; the kernel still answers.
+Screenshots go to artifacts/browser/. Skipped (with the reason) only when /usr/bin/chromium or playwright is
+missing. Never runs `playwright install`.
 """
 import os, re, sys, json, time, shutil, signal, socket, subprocess, urllib.request
 from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT/'tests'/'notebooks'/'panel_demo.ipynb'
-SHOTS = ROOT/'artifacts'/'browser_panel'
+DEMOS = ROOT/'tests'/'notebooks'
+SHOTS = ROOT/'artifacts'/'browser'
 CHROMIUM = '/usr/bin/chromium'
 ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run']
 TOKEN = 'tunebook-browser-test'
@@ -55,11 +58,12 @@ def stop_server(proc, base):
         except psutil.Error: pass
 
 
-@pytest.fixture
-def lab(tmp_path):
-    "A JupyterLab server on a free port, with everything it writes under tmp_path; yields (base url, notebook name)."
+@pytest.fixture(scope='module')
+def lab(tmp_path_factory):
+    "One JupyterLab server on a free port for every test here, writing only under a temporary folder; yields its base url."
+    tmp_path = tmp_path_factory.mktemp('lab')
     root = tmp_path/'root'; root.mkdir()
-    shutil.copy(DEMO, root/DEMO.name)
+    for nb in DEMOS.glob('*.ipynb'): shutil.copy(nb, root/nb.name)
     dirs = {k: tmp_path/v for k, v in dict(JUPYTER_CONFIG_DIR='config', JUPYTER_DATA_DIR='data', JUPYTER_RUNTIME_DIR='runtime',
                                            IPYTHONDIR='ipython', JUPYTERLAB_SETTINGS_DIR='settings', JUPYTERLAB_WORKSPACES_DIR='workspaces').items()}
     env = os.environ | {k: str(v) for k, v in dirs.items()} | dict(HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1', MPLBACKEND='Agg')
@@ -73,7 +77,7 @@ def lab(tmp_path):
     base = f'http://127.0.0.1:{port}'
     try:
         wait_ready(base, proc)
-        yield base, DEMO.name
+        yield base
     finally:
         stop_server(proc, base)
         log.close()
@@ -119,23 +123,30 @@ def run_in_last_cell(page, code, expect, timeout=60_000):
     sync_api.expect(out.locator('.jp-OutputArea-output')).to_have_text(expect, timeout=timeout)
 
 
-def test_panel_in_jupyterlab(lab, page):
-    try: check_panel(page, *lab)
-    except BaseException:
-        page.screenshot(path=SHOTS/'failure.png', full_page=True)  # what the browser showed when it failed
-        raise
-
-
-def check_panel(page, base, nb):
+def open_and_run_all(page, base, nb):
+    "Open notebook `nb` in JupyterLab and run all its cells."
     page.goto(f'{base}/lab/tree/{nb}?token={TOKEN}', timeout=120_000)
     page.locator('.jp-Notebook .jp-Cell').first.wait_for(timeout=120_000)
     accept_kernel_dialog(page)
     page.locator('.lm-MenuBar-itemLabel', has_text=re.compile(r'^Run$')).click()
     page.locator('.lm-Menu-itemLabel', has_text=re.compile(r'^Run All Cells$')).click()
     accept_kernel_dialog(page, 5)
+
+def screenshot_on_failure(page, name, check, *args):
+    "Run `check(page, *args)`; if it fails, keep a screenshot of what the browser showed."
+    try: check(page, *args)
+    except BaseException:
+        page.screenshot(path=SHOTS/f'{name}-failure.png', full_page=True)
+        raise
+
+
+def test_panel_in_jupyterlab(lab, page): screenshot_on_failure(page, 'panel', check_panel, lab)
+
+def check_panel(page, base):
+    open_and_run_all(page, base, 'panel_demo.ipynb')
     page.locator('button.tb-start').wait_for(state='visible', timeout=int(os.environ.get("TB_WAIT", 180_000)))  # kernel start + imports on a busy machine
     page.wait_for_function("() => { const e = document.querySelector('img.tb-chart'); return e && e.src && e.src.startsWith('blob:'); }", timeout=60_000)
-    page.screenshot(path=SHOTS/'01_ready.png', full_page=True)
+    page.screenshot(path=SHOTS/'panel_01_ready.png', full_page=True)
     src0, width0 = chart_src(page), progress_width(page)
     assert width0 in ('0%', '', None), width0
 
@@ -145,7 +156,7 @@ def check_panel(page, base, nb):
         return img && img.src !== {json.dumps(src0)} && bar && bar.style.width && bar.style.width !== '0%'; }}""", timeout=180_000)
     page.wait_for_function("() => parseInt(document.querySelector('.tb-progress-text').innerText) >= 5", timeout=120_000)
     s1 = steps_shown(page)
-    page.screenshot(path=SHOTS/'02_training.png', full_page=True)
+    page.screenshot(path=SHOTS/'panel_02_training.png', full_page=True)
 
     run_in_last_cell(page, 'print(sum(range(10)))', '45')  # a cell runs while the model trains
     s2 = steps_shown(page)
@@ -161,7 +172,41 @@ def check_panel(page, base, nb):
     assert n1 == n2 == stopped_at, (n1, n2, stopped_at)
     assert stopped_at < int(re.search(r'/(\d+)', status(page)).group(1))  # stopped before the end of the run
     sync_api.expect(page.locator('.tb-results table')).to_be_visible()
-    page.screenshot(path=SHOTS/'03_stopped.png', full_page=True)
+    page.screenshot(path=SHOTS/'panel_03_stopped.png', full_page=True)
 
     run_in_last_cell(page, 'print(6*7)', '42')  # the kernel still answers
-    page.screenshot(path=SHOTS/'04_kernel_answers.png', full_page=True)
+    page.screenshot(path=SHOTS/'panel_04_kernel_answers.png', full_page=True)
+
+
+def table_rows(page) -> int: return page.locator('.tb-table table tbody tr').count()
+def plot_src(page): return js(page, "const e = document.querySelector('img.tb-plot'); return e ? e.src : null;")
+
+def add_variant(page, technique, name, source=None):
+    "Choose `technique` (and the variant to start from), press Add and wait until the status says `name` was added."
+    page.locator('.tb-technique select').select_option(technique)
+    if source: page.locator('.tb-source select').select_option(source)
+    page.locator('button.tb-add').click()
+    sync_api.expect(page.locator('.tb-status')).to_contain_text(f'added {name}:', timeout=180_000)
+
+
+def test_explorer_in_jupyterlab(lab, page): screenshot_on_failure(page, 'explorer', check_explorer, lab)
+
+def check_explorer(page, base):
+    open_and_run_all(page, base, 'explorer_demo.ipynb')
+    page.locator('button.tb-add').wait_for(state='visible', timeout=int(os.environ.get("TB_WAIT", 180_000)))
+    page.wait_for_function("() => { const e = document.querySelector('img.tb-plot'); return e && e.src && e.src.startsWith('blob:'); }", timeout=60_000)
+    assert table_rows(page) == 1 and 'ready' in status(page), (table_rows(page), status(page))
+    page.screenshot(path=SHOTS/'explorer_01_ready.png', full_page=True)
+    src0 = plot_src(page)
+
+    add_variant(page, 'magnitude', 'pruned 50%')
+    assert table_rows(page) == 2 and plot_src(page) != src0
+    assert page.locator('.tb-progress-text').inner_text().startswith('20/20'), page.locator('.tb-progress-text').inner_text()
+    page.screenshot(path=SHOTS/'explorer_02_pruned.png', full_page=True)
+
+    add_variant(page, 'int8', 'int8 of pruned 50%', source='pruned 50%')  # stacked: int8 on top of the pruned variant
+    assert table_rows(page) == 3
+    sync_api.expect(page.locator('.tb-table')).to_contain_text('int8 of pruned 50%')
+    page.screenshot(path=SHOTS/'explorer_03_stacked.png', full_page=True)
+
+    run_in_last_cell(page, 'print(6*7)', '42')  # the kernel still answers
