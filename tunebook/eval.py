@@ -13,8 +13,8 @@ from .core import ConfigError, DataError, close_matches
 from .data import Split
 
 # %% auto #0
-__all__ = ['model_inputs', 'logits_of', 'run_batches', 'Predictions', 'predict', 'metric_mode', 'is_better', 'Metrics',
-           'group_metrics', 'GroupMetrics', 'calibration', 'Calibration', 'evaluate']
+__all__ = ['model_inputs', 'logits_of', 'run_batches', 'as_split', 'Predictions', 'predict', 'metric_mode', 'is_better',
+           'Metrics', 'group_metrics', 'GroupMetrics', 'calibration', 'Calibration', 'evaluate']
 
 # %% ../nbs/04_eval.ipynb #c2f7034d
 _NOT_INPUTS = ('labels', 'index', 'weights')
@@ -54,7 +54,7 @@ def run_batches(fn, # called with one batch's model inputs as keyword tensors; r
     return torch.cat(outs)[torch.cat(order).argsort()]
 
 # %% ../nbs/04_eval.ipynb #a798ec5f
-def _as_split(task, x) -> tuple[Split, str]:
+def as_split(task, x) -> tuple[Split, str]:
     "A `Split` and its name from a split name, a `Split` or raw inputs."
     if isinstance(x, Split): return x, 'split'
     if isinstance(x, str) and x in task.splits: return task.splits[x], x
@@ -190,7 +190,7 @@ def predict(model, # an `nn.Module` or a callable returning logits from the batc
             accelerator=None, # an `accelerate.Accelerator` (gathers across processes; autocast)
             progress:bool=False) -> Predictions: # show a progress bar
     "Per-example logits, probabilities and losses of `model` on `x`, in order: the one evaluation path."
-    split, name = _as_split(task, x)
+    split, name = as_split(task, x)
     if len(split) == 0: raise DataError("There are no examples to predict.", name, "Pass a split or inputs with at least one example.")
     if device is None and accelerator is None and isinstance(model, nn.Module): device = _model_device(model)
     fn = _logits_fn(model, task.n_classes, accelerator.autocast if accelerator is not None else contextlib.nullcontext)
