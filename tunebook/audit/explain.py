@@ -13,9 +13,10 @@ from ..eval import as_split, model_inputs, logits_of
 from ..viz import new_figure, fig_png, png_img
 
 # %% auto #0
-__all__ = ['METHODS', 'Attributions', 'explain']
+__all__ = ['METHODS', 'Attributions', 'explain', 'AttributionDrift', 'attribution_drift', 'Faithfulness', 'faithfulness',
+           'randomized_copy', 'randomization_check']
 
-# %% ../../nbs/07a_explain.ipynb #7664253e
+# %% ../../nbs/07a_explain.ipynb #0ac880b3
 METHODS = {'text': ('integrated_gradients', 'saliency', 'occlusion', 'lime', 'kernel_shap'),
            'image': ('integrated_gradients', 'saliency', 'occlusion', 'gradient_shap', 'lime', 'kernel_shap'),
            'tabular': ('integrated_gradients', 'saliency', 'occlusion', 'gradient_shap', 'lime', 'kernel_shap')}
@@ -25,6 +26,14 @@ def _check_method(method:str, kind:str):
     if method not in METHODS[kind]:
         raise ConfigError(f"Unknown attribution method for {kind} examples.", method,
                           f"{close_matches(method, METHODS[kind])}Use one of {list(METHODS[kind])}.")
+
+def _per_example(target, n:int) -> list:
+    "`target` for each of `n` examples: one class (or None) for all, or a sequence with one per example."
+    if isinstance(target, (list, tuple, np.ndarray)):
+        if len(target) != n: raise ConfigError("Give one target class per example, or one for all.",
+                                               f"{len(target)} targets for {n} examples", "Pass e.g. target='great', or a list as long as the examples.")
+        return list(target)
+    return [target] * n
 
 def _targets(model_probs:torch.Tensor, target, classes:list) -> torch.Tensor:
     "The class index to explain per example: the predicted one by default, or `target` (a class name or index)."
@@ -131,7 +140,7 @@ def _baseline_and_mask(task, method:str, x:torch.Tensor, word_ids, patch:int, se
     if method == 'gradient_shap': return train[torch.randperm(len(train), generator=g)[:20]], None
     return train.mean(0, keepdim=True), torch.arange(x.shape[-1])[None]
 
-# %% ../../nbs/07a_explain.ipynb #89b292fd
+# %% ../../nbs/07a_explain.ipynb #19bb9b69
 def _word_spans(words:list, values:np.ndarray) -> str:
     "Words as HTML spans shaded by attribution (green for, red against), every word escaped."
     top = max(np.abs(values).max(initial=0), 1e-12)
@@ -152,6 +161,7 @@ class Attributions:
     units:list # per example: its words (text) or the feature names (tabular); None for images
     inputs:list # the texts, images [C, H, W] or feature rows
     completeness:np.ndarray|None=None # Integrated Gradients: |sum of attributions - (f(x) - f(baseline))| per example
+    split:object=None # the examples, as a `Split` (for the faithfulness curves)
 
     def __len__(self): return len(self.values)
     def _label(self, i) -> str:
@@ -205,7 +215,7 @@ class Attributions:
                                   for i in range(len(self)))
         return head + png_img(fig_png(self.plot()), f"{self.method} attributions")
 
-# %% ../../nbs/07a_explain.ipynb #97fc8e61
+# %% ../../nbs/07a_explain.ipynb #f8dbc32b
 _GRADIENT = ('integrated_gradients', 'saliency')
 _BY_GROUP = ('occlusion', 'lime', 'kernel_shap')
 
@@ -232,7 +242,7 @@ def explain(model:nn.Module, # any classifier the evaluation path takes (kept in
             task, # its task: tokenizer, classes, train split (for tabular baselines)
             examples, # a text, a list of texts, images, a feature table, a split name or a `Split`
             method:str='integrated_gradients', # see `METHODS`
-            target=None, # the class to explain (name or index); None: each example's predicted class
+            target=None, # the class to explain (name or index, or one per example); None: each example's predicted class
             output:str='prob', # explain the class 'prob'ability or its 'logit'
             n_steps:int=50, # Integrated Gradients: steps from the baseline to the input
             n_samples:int=200, # LIME, Kernel SHAP: perturbed inputs; GradientShap: samples
@@ -245,6 +255,7 @@ def explain(model:nn.Module, # any classifier the evaluation path takes (kept in
     split, _ = as_split(task, examples)
     if len(split) > max_examples: raise ConfigError("Too many examples to explain at once.", len(split),
                                                     f"Pass at most {max_examples} (e.g. split.take(range(20))), or raise max_examples.")
+    targets = _per_example(target, len(split))
     if task.kind == 'text' and method in _GRADIENT: _embedding_layer(model)
     model = model.eval()
     device = next(iter(model.parameters()), torch.empty(0)).device
@@ -253,7 +264,7 @@ def explain(model:nn.Module, # any classifier the evaluation path takes (kept in
         inputs = {k: v.to(device) for k, v in model_inputs(task.batch(split, [i])).items()}
         names, x = list(inputs), next(iter(inputs.values()))
         with torch.no_grad(): probs = _scores(model, names, 'prob')(*inputs.values())
-        t = int(_targets(probs, target, list(task.classes))[0])
+        t = int(_targets(probs, targets[i], list(task.classes))[0])
         words, word_ids = _words(task, split.x[i], x[0].cpu()) if task.kind == 'text' else (None, None)
         baseline, mask = (v.to(device) if v is not None else None for v in _baseline_and_mask(task, method, x, word_ids, patch, seed))
         raw, delta = _attribute(model, names, inputs, method, t, task.kind, baseline, mask, output, n_steps, n_samples, batch_size, seed)
@@ -266,4 +277,148 @@ def explain(model:nn.Module, # any classifier the evaluation path takes (kept in
              f"they do not add up to f(input) - f(baseline). Use more steps, e.g. n_steps={4 * n_steps}.")
     inputs = [split.x[i] for i in range(len(split))]
     return Attributions(task.kind, method, list(task.classes), np.array(out['targets']), np.stack(out['probs']),
-                        out['values'], out['units'], inputs, deltas)
+                        out['values'], out['units'], inputs, deltas, split)
+
+# %% ../../nbs/07a_explain.ipynb #bbd4cb45
+def _mean_ci(v:np.ndarray, low:float=-1.0, high:float=1.0) -> tuple[float, float, float]:
+    "Mean and 95% normal-approximation confidence interval of `v`, clipped to the scores' range [low, high]."
+    m = float(np.mean(v))
+    h = 1.96 * float(np.std(v, ddof=1)) / np.sqrt(len(v)) if len(v) > 1 else float('nan')
+    return m, max(low, m - h), min(high, m + h)
+
+def _top(v:np.ndarray, k:int) -> set:
+    "Positions of the `k` largest absolute attributions."
+    return set(np.argsort(-np.abs(v), kind='stable')[:k].tolist())
+
+@dataclass
+class AttributionDrift:
+    "How much two sets of attributions of the same examples agree (`attribution_drift`)."
+    rank_correlation:np.ndarray # Spearman correlation per example
+    top_k_overlap:np.ndarray # share of the k most important units in common, per example
+    k:int
+    labels:tuple # names of the two sources
+
+    def summary(self) -> pd.DataFrame:
+        "Mean and 95% interval of both scores."
+        rows = {'rank correlation': _mean_ci(self.rank_correlation), f'top-{self.k} overlap': _mean_ci(self.top_k_overlap)}
+        return pd.DataFrame(rows, index=['mean', 'ci_low', 'ci_high']).T
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({'rank_correlation': self.rank_correlation, 'top_k_overlap': self.top_k_overlap})
+    def plot(self, ax=None):
+        "Histogram of the per-example rank correlations."
+        if ax is None: ax = new_figure((5, 3)).subplots()
+        ax.hist(self.rank_correlation, bins=20, range=(-1, 1))
+        ax.set(xlabel='rank correlation of attributions', ylabel='examples', title=f'{self.labels[0]} vs {self.labels[1]}')
+        return ax
+    def __repr__(self):
+        (c, cl, ch), (o, ol, oh) = _mean_ci(self.rank_correlation), _mean_ci(self.top_k_overlap)
+        return (f"AttributionDrift({self.labels[0]} vs {self.labels[1]}: rank correlation {c:.3f} [{cl:.3f}, {ch:.3f}], "
+                f"top-{self.k} overlap {o:.3f} [{ol:.3f}, {oh:.3f}] over {len(self.rank_correlation)} examples)")
+    def _repr_html_(self): return f"<p>{html.escape(repr(self))}</p>" + self.summary().to_html(float_format='%.3f')
+
+def attribution_drift(a:Attributions, b:Attributions, # attributions of the same examples
+                      k:int=5, # the top units compared
+                      labels=('a', 'b')) -> AttributionDrift:
+    "Per-example rank correlation and top-k overlap between two sets of attributions of the same examples."
+    from scipy.stats import spearmanr
+    check_number('k', k, integer=True, low=1, example=5)
+    if len(a) != len(b) or any(np.size(x) != np.size(y) for x, y in zip(a.values, b.values)):
+        raise ConfigError("The two attributions are not of the same examples.", f"{len(a)} and {len(b)} examples",
+                          "Explain the same examples with both models (or methods).")
+    pairs = [(np.ravel(x), np.ravel(y)) for x, y in zip(a.values, b.values)]
+    corr = np.array([spearmanr(x, y)[0] if np.ptp(x) > 0 and np.ptp(y) > 0 else 0.0 for x, y in pairs])
+    overlap = np.array([len(_top(x, min(k, x.size)) & _top(y, min(k, y.size))) / min(k, x.size) for x, y in pairs])
+    return AttributionDrift(corr, overlap, k, tuple(labels))
+
+# %% ../../nbs/07a_explain.ipynb #959c454b
+def _units_and_baseline(task, split, i:int, device) -> tuple[dict, torch.Tensor, torch.Tensor]:
+    "One example's inputs, the baseline of its main input, and its unit map (-1 where nothing is removed)."
+    inputs = {k: v.to(device) for k, v in model_inputs(task.batch(split, [i])).items()}
+    x = next(iter(inputs.values()))
+    if task.kind == 'text':
+        _, word_ids = _words(task, split.x[i], x[0].cpu())
+        return inputs, _pad_baseline(x.cpu(), task.tokenizer).to(device), torch.as_tensor(word_ids, device=device)[None]
+    baseline, _ = _baseline_and_mask(task, 'occlusion', x.cpu(), None, 1, 0)
+    units = torch.arange(x[0, 0].numel() if task.kind == 'image' else x.shape[-1], device=device)
+    units = units.view(x.shape[-2:]).expand(x.shape) if task.kind == 'image' else units[None]
+    return inputs, baseline.to(device), units
+
+def _curve(f, inputs:dict, x, baseline, units, order:np.ndarray, fractions:np.ndarray, target:int, insert:bool) -> np.ndarray:
+    "Probability of `target` as the first share of units in `order` is removed (or, `insert`, the only ones kept)."
+    rank = torch.full((int(units.max()) + 2,), len(order), device=x.device)  # units never removed rank last
+    rank[torch.as_tensor(order, device=x.device)] = torch.arange(len(order), device=x.device)
+    r = torch.where(units >= 0, rank[units.clamp_min(0)], len(order) + 1)
+    chosen = torch.stack([r < round(fr * len(order)) for fr in fractions])[:, 0]  # [n_fractions, ...]
+    if insert: chosen = ~chosen & (units >= 0)[0]
+    batch = torch.where(chosen, baseline.expand_as(x)[0], x[0])
+    rest = tuple(v.expand(len(fractions), *v.shape[1:]) for v in list(inputs.values())[1:])
+    with torch.no_grad(): return f(batch, *rest)[:, target].cpu().numpy()
+
+@dataclass
+class Faithfulness:
+    "Deletion and insertion curves of a set of attributions (`faithfulness`)."
+    fractions:np.ndarray
+    deletion:np.ndarray # [examples, fractions] probability of the explained class as the top units are removed
+    insertion:np.ndarray # [examples, fractions] as only the top units are kept
+    random_deletion:np.ndarray # [examples, fractions] removing units in a random order
+    method:str
+
+    def areas(self) -> pd.Series:
+        "Mean area under each curve (deletion: lower is better; insertion: higher is better)."
+        def area(c): m = c.mean(0); return float(((m[1:] + m[:-1]) / 2 * np.diff(self.fractions)).sum())  # trapezoids
+        return pd.Series({'deletion': area(self.deletion), 'random deletion': area(self.random_deletion),
+                          'insertion': area(self.insertion)}, name=self.method)
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({'fraction': self.fractions, 'deletion': self.deletion.mean(0),
+                             'random_deletion': self.random_deletion.mean(0), 'insertion': self.insertion.mean(0)})
+    def plot(self, ax=None):
+        "The three mean curves."
+        if ax is None: ax = new_figure((5, 3.2)).subplots()
+        self.to_frame().plot(x='fraction', ax=ax, style=['-', '--', '-'])
+        ax.set(xlabel='share of units removed (insertion: kept)', ylabel='probability of the explained class',
+               title=f'{self.method}: faithfulness', ylim=(0, 1))
+        return ax
+    def __repr__(self):
+        a = self.areas()
+        return (f"Faithfulness({self.method}: deletion area {a['deletion']:.3f} (random {a['random deletion']:.3f}), "
+                f"insertion area {a['insertion']:.3f}, {len(self.deletion)} examples)")
+    def _repr_html_(self):
+        fig = self.plot().figure
+        fig.tight_layout()
+        return f"<p>{html.escape(repr(self))}</p>" + png_img(fig_png(fig), 'faithfulness curves')
+
+def faithfulness(model:nn.Module, task, attributions:Attributions, # from `explain(model, task, ...)`
+                 steps:int=10, # points of each curve after the start
+                 seed:int=0) -> Faithfulness: # the random order of the reference curve
+    "Deletion, insertion and random-deletion curves of `attributions` (probabilities of the explained class)."
+    check_number('steps', steps, integer=True, low=1, example=10)
+    if attributions.split is None: raise ConfigError("These attributions do not carry their examples.", None, "Pass the result of explain().")
+    model, device = model.eval(), next(iter(model.parameters()), torch.empty(0)).device
+    fractions, rng = np.linspace(0, 1, steps + 1), np.random.default_rng(seed)
+    curves = {k: [] for k in ('deletion', 'insertion', 'random_deletion')}
+    for i, v in enumerate(attributions.values):
+        inputs, baseline, units = _units_and_baseline(task, attributions.split, i, device)
+        f, x, t = _scores(model, list(inputs), 'prob'), next(iter(inputs.values())), int(attributions.targets[i])
+        order = np.argsort(-np.ravel(v), kind='stable')  # most positive first: what supports the class
+        for name, o, ins in (('deletion', order, False), ('insertion', order, True), ('random_deletion', rng.permutation(order.size), False)):
+            curves[name].append(_curve(f, inputs, x, baseline, units, o, fractions, t, ins))
+    return Faithfulness(fractions, *(np.stack(curves[k]) for k in ('deletion', 'insertion', 'random_deletion')), attributions.method)
+
+# %% ../../nbs/07a_explain.ipynb #c3ac9b9b
+def randomized_copy(model:nn.Module, share:float=1.0, seed:int=0) -> nn.Module:
+    "A copy of `model` whose last `share` of layers with parameters (from the output backwards) are re-initialised."
+    check_number('share', share, low=0, high=1, low_open=True, example=1.0)
+    import copy
+    m = copy.deepcopy(model)
+    layers = [mod for mod in m.modules() if callable(getattr(mod, 'reset_parameters', None)) and any(True for _ in mod.parameters(recurse=False))]
+    torch.manual_seed(seed)
+    for mod in layers[len(layers) - max(1, round(share * len(layers))):]: mod.reset_parameters()
+    return m
+
+def randomization_check(model:nn.Module, task, examples, method:str='integrated_gradients',
+                        share:float=1.0, # the share of layers re-initialised, from the output backwards
+                        k:int=5, target=None, seed:int=0, **kwargs) -> AttributionDrift: # other `explain` settings
+    "Drift between the attributions of `model` and of a randomised copy (low correlation: the method explains the model)."
+    a = explain(model, task, examples, method, target, seed=seed, **kwargs)
+    b = explain(randomized_copy(model, share, seed), task, examples, method, list(a.targets), seed=seed, **kwargs)  # the same classes
+    return attribution_drift(a, b, k, ('model', f'{share:.0%} randomised'))
