@@ -1,11 +1,13 @@
-"""Real-browser tests of the widgets: the training panel and the compression explorer.
+"""Real-browser tests of the widgets: the training panel, the compression explorer and the explanation explorer.
 
-One JupyterLab server on 127.0.0.1 (free port, token, throw-away config/data/runtime/settings dirs) serves both demo
+One JupyterLab server on 127.0.0.1 (free port, token, throw-away config/data/runtime/settings dirs) serves the demo
 notebooks in tests/notebooks/; Debian's Chromium, driven through Playwright for Python, runs them.
 - Training panel: press Start, wait until the chart image and the progress bar change, run a cell while the model
   trains, press Stop, check that the step count stops growing and that the kernel still answers a new cell.
 - Compression explorer: choose magnitude pruning, press Add, wait for the new row, the plot and the progress bar;
   then stack int8 on the pruned variant from the 'start from' list; the kernel still answers.
+- Explanation explorer: type a sentence (with markup, which must stay text), choose occlusion, press Explain, and
+  wait for every word shaded in the view; the kernel still answers.
 Screenshots go to artifacts/browser/. Skipped (with the reason) only when /usr/bin/chromium or playwright is
 missing. Never runs `playwright install`.
 """
@@ -209,4 +211,22 @@ def check_explorer(page, base):
     sync_api.expect(page.locator('.tb-table')).to_contain_text('int8 of pruned 50%')
     page.screenshot(path=SHOTS/'explorer_03_stacked.png', full_page=True)
 
+    run_in_last_cell(page, 'print(6*7)', '42')  # the kernel still answers
+
+
+def test_explanation_explorer_in_jupyterlab(lab, page): screenshot_on_failure(page, 'explain', check_explanations, lab)
+
+def check_explanations(page, base):
+    open_and_run_all(page, base, 'explain_demo.ipynb')
+    page.locator('button.tb-explain').wait_for(state='visible', timeout=int(os.environ.get("TB_WAIT", 180_000)))
+    assert 'ready' in status(page), status(page)
+    page.locator('.tb-text textarea').fill('the soup was stale and the bread <b>soggy</b>')
+    page.locator('.tb-method select').select_option('occlusion')
+    page.locator('button.tb-explain').click()
+    sync_api.expect(page.locator('.tb-status')).to_contain_text('explained with occlusion', timeout=120_000)
+    words = page.locator('.tb-view .tb-heatmap span')
+    assert words.count() == 15, words.count()  # every word of the typed text, shaded ('<', 'b', '>' count as words)
+    sync_api.expect(page.locator('.tb-view')).to_contain_text('stale')
+    assert page.locator('.tb-view b', has_text='soggy').count() == 0  # the typed markup is shown as text, not rendered
+    page.screenshot(path=SHOTS/'explain_01_occlusion.png', full_page=True)
     run_in_last_cell(page, 'print(6*7)', '42')  # the kernel still answers
