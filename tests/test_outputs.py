@@ -18,6 +18,7 @@ def problems(nb:dict) -> list[str]:
     out = []
     for i, cell in enumerate(nb['cells']):
         for o in cell.get('outputs', []):
+            if o.get('output_type') == 'error': out.append(f"cell {i}: a stored error ({o.get('ename')}): the site would show its traceback")
             data = o.get('data', {})
             texts = [_joined(o['text'])] if 'text' in o else [_joined(data.get('text/plain', ''))] + o.get('traceback', [])
             for t in texts:
@@ -59,6 +60,7 @@ def test_problems_are_found():
         {'output_type': 'stream', 'name': 'stderr', 'text': 'BertForSequenceClassification LOAD REPORT from: model\n'},
         widget, bar]}]}
     found = problems(nb)
+    assert problems({'cells': [{'cell_type': 'code', 'outputs': [{'output_type': 'error', 'ename': 'TypeError', 'traceback': []}]}]})
     assert len(found) == 4 and 'progress bar' in found[0] and 'load report' in found[1] and 'no static rendering' in found[2], found
     tidy_outputs(type('NB', (), {'cells': nb['cells']})())
     assert len(problems(nb)) == 2 and bar not in nb['cells'][0]['outputs']  # bars fixed or dropped; the rest needs the source fixed

@@ -63,6 +63,8 @@ def run_notebook(path:Path, slow:bool=False):
     nb = read_nb(path)
     def skip(cell):  # execnb's preprocessor: a skipped cell keeps its stored outputs
         return not slow and _is_slow(cell)
+    for cell in nb.cells:  # execnb leaves the old outputs of a cell that now prints nothing (e.g. a fixed error)
+        if cell.cell_type == 'code' and not skip(cell): cell.outputs = []
     cwd = os.getcwd()
     os.chdir(path.parent)
     try: CaptureShell(path).run_all(nb, exc_stop=True, preproc=skip)
