@@ -14,7 +14,7 @@ from ..viz import new_figure, fig_png, png_img
 
 # %% auto #0
 __all__ = ['METHODS', 'Attributions', 'explain', 'AttributionDrift', 'attribution_drift', 'Faithfulness', 'faithfulness',
-           'randomized_copy', 'randomization_check']
+           'randomized_copy', 'randomization_check', 'top_units']
 
 # %% ../../nbs/07a_explain.ipynb #0ac880b3
 METHODS = {'text': ('integrated_gradients', 'saliency', 'occlusion', 'lime', 'kernel_shap'),
@@ -423,3 +423,13 @@ def randomization_check(model:nn.Module, task, examples, method:str='integrated_
     a = explain(model, task, examples, method, target, seed=seed, **kwargs)
     b = explain(randomized_copy(model, share, seed), task, examples, method, list(a.targets), seed=seed, **kwargs)  # the same classes
     return attribution_drift(a, b, k, ('model', f'{share:.0%} randomised'))
+
+# %% ../../nbs/07a_explain.ipynb #6bb6030d
+def top_units(a:Attributions, k:int=10) -> pd.DataFrame:
+    "Per explained class, the `k` words or features with the largest total attribution (and in how many examples)."
+    check_number('k', k, integer=True, low=1, example=10)
+    if a.kind == 'image': raise ConfigError("Pixels have no names to rank across images.", a.kind, "Look at the overlays with .plot().")
+    d = a.to_frame().assign(unit=lambda f: f.unit.str.lower() if a.kind == 'text' else f.unit)
+    g = d.groupby(['target', 'unit']).attribution.agg(total='sum', examples='count').reset_index()
+    return (g.sort_values(['target', 'total'], ascending=[True, False]).groupby('target').head(k)
+             .set_index(['target', 'unit']))
