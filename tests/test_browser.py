@@ -99,6 +99,8 @@ def page():
         finally: browser.close()
 
 
+CELLS = '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell'  # the cells of the notebook on show
+
 def js(page, expr): return page.evaluate(f"() => {{ {expr} }}")
 def chart_src(page): return js(page, "const e = document.querySelector('img.tb-chart'); return e ? e.src : null;")
 def progress_width(page): return js(page, "const e = document.querySelector('.tb-progress .progress-bar'); return e ? e.style.width : null;")
@@ -117,18 +119,19 @@ def accept_kernel_dialog(page, wait_s=15):
 
 def run_in_last_cell(page, code, expect, timeout=60_000):
     "Type `code` into the notebook's last cell, run it, and wait until that cell's output is `expect`."
-    cell = page.locator('.jp-Notebook .jp-Cell').last
+    cell = page.locator(CELLS).last
     cell.locator('.jp-InputArea-editor').click()
     page.keyboard.type(code)
     page.keyboard.press('Shift+Enter')
-    out = page.locator('.jp-Notebook .jp-Cell').nth(page.locator('.jp-Notebook .jp-Cell').count() - 2)  # a new empty cell follows
+    out = page.locator(CELLS).nth(page.locator(CELLS).count() - 2)  # a new empty cell follows
     sync_api.expect(out.locator('.jp-OutputArea-output')).to_have_text(expect, timeout=timeout)
 
 
 def open_and_run_all(page, base, nb):
     "Open notebook `nb` in JupyterLab and run all its cells."
-    page.goto(f'{base}/lab/tree/{nb}?token={TOKEN}', timeout=120_000)
-    page.locator('.jp-Notebook .jp-Cell').first.wait_for(timeout=120_000)
+    # a workspace of its own, reset: the server is shared, and JupyterLab would reopen the notebooks of earlier tests
+    page.goto(f'{base}/lab/workspaces/{Path(nb).stem}/tree/{nb}?token={TOKEN}&reset', timeout=120_000)
+    page.locator(CELLS).first.wait_for(timeout=120_000)
     accept_kernel_dialog(page)
     page.locator('.lm-MenuBar-itemLabel', has_text=re.compile(r'^Run$')).click()
     page.locator('.lm-Menu-itemLabel', has_text=re.compile(r'^Run All Cells$')).click()
