@@ -13,8 +13,8 @@ from .core import ConfigError, DataError, close_matches
 from .data import Split
 
 # %% auto #0
-__all__ = ['model_inputs', 'logits_of', 'run_batches', 'as_split', 'Predictions', 'predict', 'metric_mode', 'is_better',
-           'Metrics', 'group_metrics', 'GroupMetrics', 'calibration', 'Calibration', 'evaluate']
+__all__ = ['model_inputs', 'logits_of', 'run_batches', 'as_split', 'model_device', 'Predictions', 'predict', 'metric_mode',
+           'is_better', 'Metrics', 'group_metrics', 'GroupMetrics', 'calibration', 'Calibration', 'evaluate']
 
 # %% ../nbs/04_eval.ipynb #c2f7034d
 _NOT_INPUTS = ('labels', 'index', 'weights')
@@ -62,7 +62,7 @@ def as_split(task, x) -> tuple[Split, str]:
         raise ConfigError(f"This task has no {x} split.", x, f"Use one of {list(task.splits)}.")
     return task.encode([x] if isinstance(x, str) else x), 'inputs'
 
-def _model_device(model) -> torch.device:
+def model_device(model) -> torch.device:
     "The device of a module's first parameter or buffer (the CPU when it has none)."
     t = next(iter(model.parameters()), None)
     if t is None: t = next(iter(model.buffers()), None)
@@ -192,7 +192,7 @@ def predict(model, # an `nn.Module` or a callable returning logits from the batc
     "Per-example logits, probabilities and losses of `model` on `x`, in order: the one evaluation path."
     split, name = as_split(task, x)
     if len(split) == 0: raise DataError("There are no examples to predict.", name, "Pass a split or inputs with at least one example.")
-    if device is None and accelerator is None and isinstance(model, nn.Module): device = _model_device(model)
+    if device is None and accelerator is None and isinstance(model, nn.Module): device = model_device(model)
     fn = _logits_fn(model, task.n_classes, accelerator.autocast if accelerator is not None else contextlib.nullcontext)
     with _eval_mode(model):
         logits = run_batches(fn, task, split, batch_size, tokenizer, device, accelerator, progress and f'predict ({name})')
