@@ -17,7 +17,7 @@ from .controls import StatusLine, BackgroundJob, error_text, widget_bundle
 # %% auto #0
 __all__ = ['TYPED', 'ExplanationExplorer']
 
-# %% ../nbs/10b_explain_widget.ipynb #478d78b0
+# %% ../nbs/10b_explain_widget.ipynb #5f62e364
 TYPED = '(the text typed above)'
 
 class ExplanationExplorer:
@@ -47,12 +47,13 @@ class ExplanationExplorer:
         self.explain_btn.on_click(lambda _: self.start())
         for w, c in ((self.w_text, 'tb-text'), (self.w_example, 'tb-example'), (self.w_method, 'tb-method'), (self.explain_btn, 'tb-explain')): w.add_class(c)
         self.status, self.view = StatusLine(), W.HTML()
-        self.status.widget.add_class('tb-status'); self.view.add_class('tb-view')
+        self.bar = W.FloatProgress(value=0, min=0, max=1, description='progress', style={'description_width': '70px'})
+        self.status.widget.add_class('tb-status'); self.view.add_class('tb-view'); self.bar.add_class('tb-progress')
         self.w_text.layout.display = '' if self.task.kind == 'text' else 'none'
         self.widget = W.VBox([self.w_text, W.HBox([self.w_example, self.w_method]), W.HBox([self.w_target, self.explain_btn]),
-                              self.status.widget, self.view])
+                              self.bar, self.status.widget, self.view])
 
-# %% ../nbs/10b_explain_widget.ipynb #2b05e330
+# %% ../nbs/10b_explain_widget.ipynb #cdd8d6cf
 @patch
 def _examples(self:ExplanationExplorer):
     "What the controls point at: the typed text, or an example of the split."
@@ -67,10 +68,13 @@ def explain_current(self:ExplanationExplorer) -> tuple:
     method, t0 = self.w_method.value, time.perf_counter()
     target = None if self.w_target.value == 'predicted' else self.w_target.value
     self.status.set(f"explaining with {method} ...", 'running')
-    a = explain(self.model, self.task, self._examples(), method, target, **self.kwargs)
+    n_models = 1 if self.other is None else 2
+    def on_step(first:int): return lambda share: setattr(self.bar, 'value', (first + share) / n_models)
+    self.bar.value = 0
+    a = explain(self.model, self.task, self._examples(), method, target, on_step=on_step(0), **self.kwargs)
     b = drift = None
     if self.other is not None:
-        b = explain(self.other, self.task, self._examples(), method, list(a.targets), **self.kwargs)
+        b = explain(self.other, self.task, self._examples(), method, list(a.targets), on_step=on_step(1), **self.kwargs)
         drift = attribution_drift(a, b, labels=self.labels)
     self.result = (a, b, drift)
     self.view.value = self._view_html()
