@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 # %% auto #0
-__all__ = ['new_figure', 'fig_png', 'png_img', 'confusion_png']
+__all__ = ['new_figure', 'fig_png', 'png_img', 'draw_on', 'confusion_png']
 
 # %% ../nbs/08_viz.ipynb #d23d785f
 def new_figure(figsize=(7, 2.4), # inches
@@ -28,6 +28,16 @@ def fig_png(fig:Figure) -> bytes:
 def png_img(png:bytes, alt:str='') -> str:
     "An HTML `<img>` tag embedding `png`, for static pages."
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">' if png else ''
+
+# %% ../nbs/08_viz.ipynb #f17f9381
+def draw_on(fig:Figure|None, # a figure to draw on (e.g. a `new_figure`), or None
+            figsize, dpi:int=80) -> Figure:
+    "`fig` resized to `figsize`, or a new pyplot figure (which notebooks show) when `fig` is None."
+    if fig is None:
+        import matplotlib.pyplot as plt
+        return plt.figure(figsize=figsize, dpi=dpi)
+    fig.set_size_inches(*figsize)
+    return fig
 
 # %% ../nbs/08_viz.ipynb #42da807f
 def confusion_png(m) -> bytes:
