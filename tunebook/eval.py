@@ -14,7 +14,8 @@ from .data import Split
 
 # %% auto #0
 __all__ = ['model_inputs', 'logits_of', 'run_batches', 'as_split', 'model_device', 'Predictions', 'predict', 'metric_mode',
-           'is_better', 'Metrics', 'group_metrics', 'GroupMetrics', 'calibration', 'Calibration', 'evaluate']
+           'is_better', 'Metrics', 'group_columns', 'group_metrics', 'GroupMetrics', 'calibration', 'Calibration',
+           'evaluate']
 
 # %% ../nbs/04_eval.ipynb #c2f7034d
 _NOT_INPUTS = ('labels', 'index', 'weights')
@@ -278,7 +279,7 @@ def _rates(y:np.ndarray, p:np.ndarray, n_classes:int, pos:int|None) -> dict:
     fpr = [mean(p[y != c] == c) for c in range(n_classes)]
     return dict(accuracy=acc, tpr=float(np.nanmean(tpr)), fpr=float(np.nanmean(fpr)), selection_rate=np.nan)
 
-def _group_columns(groups:pd.DataFrame, columns, intersections:bool) -> dict:
+def group_columns(groups:pd.DataFrame, columns, intersections:bool) -> dict:
     "Attribute name -> group value per example, for each column and (optionally) each pair of columns."
     cols = list(groups.columns) if columns is None else [columns] if isinstance(columns, str) else list(columns)
     for c in cols:
@@ -305,7 +306,7 @@ def group_metrics(labels:np.ndarray, preds:np.ndarray, # true and predicted clas
         raise ConfigError("These predictions have no groups to break the metrics down by.", "groups=None",
                           "Build the task with groups=[...] (the protected-attribute columns).")
     pos, rows = _positive(classes, positive), []
-    for attr, vals in _group_columns(groups, columns, intersections).items():
+    for attr, vals in group_columns(groups, columns, intersections).items():
         for g in sorted(set(vals)):
             m = vals == g
             rows.append({'attribute': attr, 'group': g, 'count': int(m.sum()), **_rates(labels[m], preds[m], len(classes), pos)})
