@@ -101,7 +101,8 @@ CASES = [
     ('from_df: max_length 0', lambda: from_df(max_length=0), ConfigError, "max_length must be a positive int"),
     ('from_df: negative seed', lambda: from_df(seed=-1), ConfigError, "seed must be a non-negative integer"),
     ('from_df: seed as a string', lambda: from_df(seed='42'), ConfigError, "not a string"),
-    ('from_df: non-numeric features', lambda: Task.from_df(DF, features=['w', 'group'], label='label'), DataError, "Feature columns must be numeric"),
+    ('from_df: a date feature', lambda: Task.from_df(DF.assign(day=pd.Timestamp('2020-01-01')), features=['w', 'day'], label='label'),
+     DataError, "Feature columns must hold numbers or categories"),
     ('from_df: NaN features', lambda: Task.from_df(DF.assign(w=DF.w.where(DF.index != 0)), features=['w'], label='label'), DataError, "features contain missing values"),
     # Task.from_arrays
     ('from_arrays: empty', lambda: Task.from_arrays([], []), DataError, "There are no examples"),

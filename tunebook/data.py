@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from .core import DataError, ConfigError, AssetNotFoundError, TunebookWarning, close_matches, check_number, warn
 
 # %% auto #0
-__all__ = ['Split', 'Tokens', 'LengthGroupedSampler', 'TaskSummary', 'read_csv', 'Task']
+__all__ = ['TabularEncoder', 'Split', 'Tokens', 'LengthGroupedSampler', 'TaskSummary', 'read_csv', 'Task']
 
 # %% ../nbs/02_data.ipynb #b7415431
 def _rows(mask, n:int=5) -> str:
@@ -133,16 +133,55 @@ def _image_inputs(x, image_size=None) -> np.ndarray:
     x = _channels_first(x.astype(np.float32) / 255 if x.dtype == np.uint8 else x.astype(np.float32))
     return np.ascontiguousarray(x if image_size is None else _resize(x, image_size))
 
-# %% ../nbs/02_data.ipynb #f656da66
-def _tabular_inputs(x, names=None) -> tuple[np.ndarray, list[str]]:
-    "Validate numeric features: float32 [N,F] and the feature names."
+# %% ../nbs/02_data.ipynb #a19d4e9e
+def _is_category(col:pd.Series) -> bool:
+    "Whether a feature column holds categories (strings, objects or a pandas categorical) rather than numbers."
+    return not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col))
+
+def _tabular_frame(x, names=None) -> pd.DataFrame:
+    "Validate raw features: a DataFrame of number and category columns, without missing values."
     df = x.reset_index(drop=True) if isinstance(x, pd.DataFrame) else pd.DataFrame(np.asarray(x), columns=names)
     df.columns = [str(c) for c in df.columns]
-    bad = [c for c in df.columns if not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))]
-    if bad: raise DataError("Feature columns must be numeric.", bad,
-                            "Encode them as numbers first, e.g. df = pd.get_dummies(df, columns=[...]).")
+    bad = [c for c in df.columns if _is_category(df[c]) and not (pd.api.types.is_object_dtype(df[c]) or pd.api.types.is_string_dtype(df[c])
+                                                                  or isinstance(df[c].dtype, pd.CategoricalDtype))]
+    if bad: raise DataError("Feature columns must hold numbers or categories.", {c: str(df[c].dtype) for c in bad},
+                            "Convert them first, e.g. dates to numbers with df[col].dt.year.")
     _check_missing(df, 'features', "Remove those rows or impute the missing values (with pandas: df.dropna(subset=features)).")
-    return df.to_numpy(np.float32), list(df.columns)
+    return df
+
+@dataclass
+class TabularEncoder:
+    "A table's feature columns as numbers: categories one-hot, numbers standardised with the train split's statistics."
+    columns:list # the raw feature columns, in order
+    categories:dict # category column -> its categories in the train split, sorted
+    mean:dict # numeric column -> what is subtracted (the train mean; 0 when not standardising)
+    scale:dict # numeric column -> what it is divided by (the train standard deviation; 1 when not standardising or constant)
+
+    @classmethod
+    def fit(cls, df:pd.DataFrame, standardize:bool=True) -> TabularEncoder:
+        "Learn the categories and the statistics from `df` (the train split's rows)."
+        cats = {c: sorted(df[c].astype(str).unique()) for c in df.columns if _is_category(df[c])}
+        nums = [c for c in df.columns if c not in cats]
+        mean = {c: float(df[c].astype(float).mean()) if standardize else 0.0 for c in nums}
+        std = {c: float(df[c].astype(float).std(ddof=0)) if standardize else 1.0 for c in nums}
+        return cls(list(df.columns), cats, mean, {c: v if v > 0 else 1.0 for c, v in std.items()})
+
+    @property
+    def names(self) -> list[str]:
+        "The encoded features' names: a numeric column's own, 'column=category' for each category."
+        return [n for c in self.columns for n in ([f'{c}={v}' for v in self.categories[c]] if c in self.categories else [c])]
+
+    def transform(self, df:pd.DataFrame) -> np.ndarray:
+        "Encode the rows of `df` (with the raw feature columns) as float32 [N, F]."
+        parts = []
+        for c in self.columns:
+            if c in self.categories:
+                v = df[c].astype(str).to_numpy()
+                unseen = sorted(set(v) - set(self.categories[c]))
+                if unseen: warn(f"The feature {c!r} has categories the train split did not have, encoded as all zeros: {unseen[:5]}.")
+                parts.append((v[:, None] == np.array(self.categories[c])[None]).astype(np.float32))
+            else: parts.append(((df[c].to_numpy(np.float64) - self.mean[c]) / self.scale[c]).astype(np.float32)[:, None])
+        return np.concatenate(parts, 1) if parts else np.zeros((len(df), 0), np.float32)
 
 # %% ../nbs/02_data.ipynb #84199d3c
 def _groups_frame(groups, n:int) -> pd.DataFrame|None:
@@ -426,14 +465,15 @@ def read_csv(path, # the file
                         f"header {df.columns[0]!r}, sep={sep!r}", f"Pass sep={others[0]!r} (on the command line: --sep {others[0]!r}).")
     return df
 
-# %% ../nbs/02_data.ipynb #93d8c5a2
+# %% ../nbs/02_data.ipynb #95d1a852
 class Task:
     "The data side of a classification problem: examples, labels, groups, splits and batching."
     def __init__(self, kind:str, splits:dict, classes:list, max_length:int=128, tokenizer=None, image_size=None, features=None,
-                 column:str|None=None): # the text or image column of a DataFrame (what `encode` reads from new frames)
+                 column:str|None=None, # the text or image column of a DataFrame (what `encode` reads from new frames)
+                 encoder:TabularEncoder|None=None): # tables: how raw feature columns become `features`
         if not isinstance(max_length, int) or max_length < 1: raise ConfigError("max_length must be a positive int.", max_length, "Pass e.g. max_length=128.")
         self.kind,self.splits,self.classes,self.max_length = kind,splits,list(classes),max_length
-        self.tokenizer,self.image_size,self.features,self.column = tokenizer,image_size,features,column
+        self.tokenizer,self.image_size,self.features,self.column,self.encoder = tokenizer,image_size,features,column,encoder
 
     n_classes = property(lambda self: len(self.classes))
     c2i = property(lambda self: {c: i for i, c in enumerate(self.classes)})
@@ -447,10 +487,12 @@ class Task:
         if isinstance(x, pd.DataFrame) and self.kind != 'tabular': x = self._input_column(x)
         if self.kind == 'text': return _text_inputs(x)
         if self.kind == 'image': return _image_inputs(x, self.image_size)
-        if isinstance(x, pd.DataFrame): x = pd.concat([_column(x, c, 'feature') for c in self.features], axis=1)
-        elif np.ndim(x) != 2 or np.shape(x)[1] != len(self.features):
-            raise DataError(f"Expected a 2-D array of {len(self.features)} features.", f"shape {np.shape(x)}", f"Pass the columns {self.features}.")
-        return _tabular_inputs(x, self.features)[0]
+        cols = self.encoder.columns if self.encoder is not None else self.features
+        if isinstance(x, pd.DataFrame): x = pd.concat([_column(x, c, 'feature') for c in cols], axis=1)
+        elif np.ndim(x) != 2 or np.shape(x)[1] != len(cols):
+            raise DataError(f"Expected a 2-D array of {len(cols)} features.", f"shape {np.shape(x)}", f"Pass the columns {cols}.")
+        x = _tabular_frame(x, cols)
+        return self.encoder.transform(x) if self.encoder is not None else x.to_numpy(np.float32)
 
     def _input_column(self, df:pd.DataFrame) -> list:
         "The text or image column of a new DataFrame: the column the task was built from."
@@ -467,28 +509,31 @@ class Task:
 
     @classmethod
     def _build(cls, kind, x, y, groups=None, weights=None, split=None, classes=None, valid_pct=0.1, test_pct=0.1,
-               seed=42, max_length=128, tokenizer=None, image_size=None, column=None):
+               seed=42, max_length=128, tokenizer=None, image_size=None, column=None, standardize=True):
         "Validate everything and split: the one path behind every constructor."
         if len(y) == 0: raise DataError("There are no examples.", 0, "Pass a non-empty data set.")
         check_number('seed', seed, integer=True, low=0, example=42)
         task = cls(kind, {}, [], max_length, tokenizer, image_size, features=[], column=column)
-        if kind == 'tabular': x, task.features = _tabular_inputs(x)
-        else: x = task._inputs(x)
+        x = _tabular_frame(x) if kind == 'tabular' else task._inputs(x)
         if len(x) != len(y): raise DataError(f"There are {len(x)} inputs but {len(y)} labels.", len(y), "Pass one label per input.")
         y = _label_values(y)
         task.classes = _class_names(y, classes)
         ids = _label_ids(y, task.classes)
         if len(np.unique(ids)) < 2: raise DataError("The labels hold only one class; a classifier needs at least two.",
                                                     task.classes[ids[0]], "Check the label column, or add examples of the other classes.")
+        positions = _split_positions(ids, valid_pct, test_pct, seed, split)
+        if kind == 'tabular':  # encoded with the train split's categories and statistics only
+            task.encoder = TabularEncoder.fit(x.iloc[positions['train']], standardize)
+            x, task.features = task.encoder.transform(x), task.encoder.names
         full = Split(x, ids, _groups_frame(groups, len(ids)), _weight_values(weights, len(ids)))
-        task.splits = {s: full.take(p) for s, p in _split_positions(ids, valid_pct, test_pct, seed, split).items()}
+        task.splits = {s: full.take(p) for s, p in positions.items()}
         return task
 
     @classmethod
     def from_df(cls, df:pd.DataFrame, # one row per example
                 text=None, # the text column, for text classification
                 image=None, # the image column (one array per row), for image classification
-                features=None, # the numeric feature column(s), for tabular classification
+                features=None, # the feature column(s) (numbers or categories), for tabular classification
                 label='label', # the label column
                 groups=None, # protected-attribute column(s), kept aligned with each example
                 classes=None, # the class names in id order (default: sorted unique labels)
@@ -498,7 +543,8 @@ class Task:
                 max_length=128, # tokens kept per text
                 tokenizer=None, # the model's tokenizer (load_model attaches it when None)
                 weights=None, # a column of per-example weights
-                image_size=None) -> Task: # resize images to this (int or (h, w))
+                image_size=None, # resize images to this (int or (h, w))
+                standardize:bool=True) -> Task: # tables: standardise numeric features with the train split's statistics
         "A `Task` from a DataFrame; exactly one of `text`, `image`, `features` names the input."
         if not isinstance(df, pd.DataFrame): raise DataError("from_df needs a pandas DataFrame.", type(df).__name__, "Use Task.from_arrays for arrays and lists.")
         if df.columns.duplicated().any(): raise DataError("The data has duplicated column names, so a column name does not say which column.",
@@ -511,7 +557,7 @@ class Task:
         opt = lambda c, what: None if c is None else _column(df, c, what)
         return cls._build(kind, x if kind != 'image' else list(x), _column(df, label, 'label'), g, opt(weights, 'weights'),
                           opt(split, 'split'), classes, valid_pct, test_pct, seed, max_length, tokenizer, image_size,
-                          column=None if kind == 'tabular' else col)
+                          column=None if kind == 'tabular' else col, standardize=standardize)
 
     @classmethod
     def from_csv(cls, path, # a CSV (or TSV) file with a header row
@@ -536,7 +582,7 @@ class Task:
                     groups=None, # protected attributes: a Series, array, dict or DataFrame
                     weights=None, # per-example weights
                     split=None, # 'train'/'valid'/'test' per example, to honour an existing split
-                    **kw) -> Task: # classes, valid_pct, test_pct, seed, max_length, tokenizer, image_size
+                    **kw) -> Task: # classes, valid_pct, test_pct, seed, max_length, tokenizer, image_size, standardize
         "A `Task` from in-memory inputs and labels; the kind is guessed from `x`."
         if len(x) == 0: raise DataError("There are no examples.", 0, "Pass a non-empty data set.")
         return cls._build(_kind_of(x), x, y, groups, weights, split, **kw)
@@ -612,7 +658,8 @@ class Task:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ConfigError("n must be a positive integer.", n, "Pass e.g. n=200.")
         rng = np.random.default_rng(seed)
         splits = {name: s.take(_draw(s.y, n, rng, stratify)) for name, s in self.splits.items()}
-        return Task(self.kind, splits, self.classes, self.max_length, self.tokenizer, self.image_size, self.features, self.column)
+        return Task(self.kind, splits, self.classes, self.max_length, self.tokenizer, self.image_size, self.features, self.column,
+                    self.encoder)
 
     def class_weights(self) -> torch.Tensor:
         "Balanced class weights from the train split, n / (n_classes * count), as float32."
