@@ -13,8 +13,8 @@ from ..eval import Predictions, predict
 from ..viz import draw_on, new_figure, fig_png, png_img
 
 # %% auto #0
-__all__ = ['GROUP_METRICS', 'GAP_METRICS', 'import_aif360', 'theil_index', 'FairnessReport', 'fairness_metrics',
-           'fairness_report']
+__all__ = ['GROUP_METRICS', 'GAP_METRICS', 'import_aif360', 'favourable_index', 'split_probabilities', 'theil_index',
+           'FairnessReport', 'fairness_metrics', 'fairness_report']
 
 # %% ../../nbs/07b_fairness.ipynb #a86e3376
 def import_aif360(module:str='aif360'):
@@ -27,8 +27,8 @@ def import_aif360(module:str='aif360'):
         logging.disable(before)
         root.removeHandler(quiet)
 
-# %% ../../nbs/07b_fairness.ipynb #378b6c1e
-def _favourable(classes:list, favourable) -> int:
+# %% ../../nbs/07b_fairness.ipynb #21e87714
+def favourable_index(classes:list, favourable) -> int:
     "The id of the favourable class; a binary task defaults to its second class, a multi-class task must name one."
     if favourable is None:
         if len(classes) == 2: return 1
@@ -38,23 +38,31 @@ def _favourable(classes:list, favourable) -> int:
         raise ConfigError("Unknown favourable class.", favourable, f"{close_matches(str(favourable), classes)}Use one of {classes}.")
     return classes.index(str(favourable))
 
-def _predicted(source, task, split:str, n:int, fav:int, threshold:float) -> np.ndarray:
-    "Whether each example of the split is predicted favourable, from a model, `Predictions`, labels or probabilities."
+def split_probabilities(source, task, split:str) -> np.ndarray|None:
+    "Class probabilities [N, C] of a split's examples from a model, its `Predictions` or an array; None when `source` holds labels."
+    n = len(task.splits[split])
     if isinstance(source, nn.Module) or (callable(source) and not isinstance(source, (Predictions, np.ndarray, list, pd.Series))):
         source = predict(source, task, split)
     if isinstance(source, Predictions):
         if len(source) != n or not np.array_equal(source.index, task.splits[split].index):
             raise DataError("These predictions are not of the examples of this split.", f"{len(source)} predictions ({source.split})",
                             f"Predict the same split: predict(model, task, '{split}').")
-        return source.probs[:, fav] >= threshold
+        return source.probs
     values = np.asarray(source)
     if len(values) != n:
         raise DataError("There must be one prediction per example of the split.", f"{len(values)} predictions for {n} examples",
                         f"Predict the {split} split, in its order.")
-    if values.ndim == 2:
-        if values.shape[1] != len(task.classes):
-            raise DataError("Probabilities need one column per class.", values.shape, f"Pass [N, {len(task.classes)}] probabilities.")
-        return values[:, fav] >= threshold
+    if values.ndim != 2: return None
+    if values.shape[1] != len(task.classes):
+        raise DataError("Probabilities need one column per class.", values.shape, f"Pass [N, {len(task.classes)}] probabilities.")
+    return values
+
+def _predicted(source, task, split:str, fav:int, threshold:float) -> np.ndarray:
+    "Whether each example of the split is predicted favourable: from probabilities, labels, or decisions (booleans)."
+    probs = split_probabilities(source, task, split)
+    if probs is not None: return probs[:, fav] >= threshold
+    values = np.asarray(source)
+    if values.dtype == bool: return values
     names = np.array(task.classes)[values] if np.issubdtype(values.dtype, np.integer) else values.astype(str)
     unknown = sorted(set(names) - set(task.classes))
     if unknown: raise DataError("Some predictions are not classes of the task.", unknown[:5], f"Use the class names {task.classes} or their ids.")
@@ -169,7 +177,7 @@ class FairnessReport:
                 + fmt(self.gaps, GAP_METRICS).to_html(escape=True) + "<p>Per group:</p>"
                 + fmt(self.groups, GROUP_METRICS).to_html(escape=True) + png_img(fig_png(self.plot(fig=new_figure())), 'group metrics'))
 
-# %% ../../nbs/07b_fairness.ipynb #7a52f251
+# %% ../../nbs/07b_fairness.ipynb #7a47eff4
 def _factorize(col:pd.Series) -> tuple[np.ndarray, np.ndarray]:
     "A column's sorted distinct values (as strings) and each example's number among them, without string work per row."
     v = col.to_numpy()
@@ -301,18 +309,19 @@ def fairness_report(source, # a model, its `Predictions` on `split`, or predicte
     g, labels = task.splits[split].groups, task.splits[split].y
     cols = _columns(g, groups)
     _privileged(_coded(g, cols, False), cols, privileged, f'the {split} split')
-    fav = _favourable(list(task.classes), favourable)
+    fav = favourable_index(list(task.classes), favourable)
     check_number('threshold', threshold, low=0, high=1, example=0.5)
     _check_intervals(n_boot, level)
     if (labels < 0).any(): raise DataError("Fairness metrics need the true label of every example.", f"{(labels < 0).sum()} unknown",
                                            "Report a split whose labels are known.")
-    yhat = _predicted(source, task, split, len(labels), fav, threshold)
+    yhat = _predicted(source, task, split, fav, threshold)
     return fairness_metrics(labels == fav, yhat, g, privileged, cols, intersections, n_boot, level, seed, task.classes[fav], split)
 
 def _everyone(c:np.ndarray) -> dict:
-    "Base rate, selection rate, accuracy and Theil index over everyone, from counts [..., G, 2, 2]."
-    r = _group_rates(c.sum(-3, keepdims=True))
-    return {**{k: r[k][..., 0] for k in ('base_rate', 'selection_rate', 'accuracy')}, 'theil_index': theil_index(c)}
+    "Base rate, selection rate, accuracy, balanced accuracy and Theil index over everyone, from counts [..., G, 2, 2]."
+    r = {k: v[..., 0] for k, v in _group_rates(c.sum(-3, keepdims=True)).items()}
+    return {**{k: r[k] for k in ('base_rate', 'selection_rate', 'accuracy')}, 'balanced_accuracy': (r['tpr'] + 1 - r['fpr']) / 2,
+            'theil_index': theil_index(c)}
 
 def _overall(c:np.ndarray, draws:np.ndarray, n_boot:int, level:float) -> pd.Series:
     "n and `_everyone`'s metrics, with intervals."
