@@ -1,4 +1,4 @@
-"""Real-browser tests of the widgets: the training panel, the compression explorer and the explanation explorer.
+"""Real-browser tests of the widgets: the training panel, the compression and explanation explorers, the fairness dashboard.
 
 One JupyterLab server on 127.0.0.1 (free port, token, throw-away config/data/runtime/settings dirs) serves the demo
 notebooks in tests/notebooks/; Debian's Chromium, driven through Playwright for Python, runs them.
@@ -8,6 +8,8 @@ notebooks in tests/notebooks/; Debian's Chromium, driven through Playwright for 
   then stack int8 on the pruned variant from the 'start from' list; the kernel still answers.
 - Explanation explorer: type a sentence (with markup, which must stay text), choose occlusion, press Explain, and
   wait for every word shaded in the view; the kernel still answers.
+- Fairness dashboard: move the threshold slider with the keyboard and wait for the view (threshold text, gap,
+  confusion matrices) to follow; switch on one threshold per group and see its sliders; the kernel still answers.
 Screenshots go to artifacts/browser/. Skipped (with the reason) only when /usr/bin/chromium or playwright is
 missing. Never runs `playwright install`.
 """
@@ -232,4 +234,25 @@ def check_explanations(page, base):
     sync_api.expect(page.locator('.tb-view')).to_contain_text('stale')
     assert page.locator('.tb-view b', has_text='soggy').count() == 0  # the typed markup is shown as text, not rendered
     page.screenshot(path=SHOTS/'explain_01_occlusion.png', full_page=True)
+    run_in_last_cell(page, 'print(6*7)', '42')  # the kernel still answers
+
+
+def test_fairness_dashboard_in_jupyterlab(lab, page): screenshot_on_failure(page, 'fairness', check_fairness, lab)
+
+def check_fairness(page, base):
+    open_and_run_all(page, base, 'fairness_demo.ipynb')
+    view = page.locator('.tb-fairness-view')
+    view.wait_for(state='visible', timeout=int(os.environ.get("TB_WAIT", 180_000)))
+    sync_api.expect(view).to_contain_text('threshold 0.50')
+    assert page.locator('.tb-fairness-view table.tb-confusion').count() == 2  # one per group
+    before = view.inner_text()
+    page.screenshot(path=SHOTS/'fairness_01_ready.png', full_page=True)
+    handle = page.locator('.tb-threshold .noUi-handle')
+    handle.focus()
+    for _ in range(20): page.keyboard.press('ArrowRight')  # 20 steps of 0.01
+    sync_api.expect(view).to_contain_text('threshold 0.70', timeout=30_000)
+    assert view.inner_text() != before  # the gap and the confusion matrices changed with the threshold
+    page.locator('.tb-per-group input[type=checkbox]').check()
+    sync_api.expect(view).to_contain_text('per group: a 0.70, b 0.70', timeout=30_000)
+    page.screenshot(path=SHOTS/'fairness_02_threshold.png', full_page=True)
     run_in_last_cell(page, 'print(6*7)', '42')  # the kernel still answers
