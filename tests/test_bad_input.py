@@ -16,6 +16,9 @@ from tunebook.objectives import CrossEntropy
 from tunebook.train import Tuner, TrainConfig
 from tunebook.eval import evaluate, predict
 from tunebook.cli import main
+from tunebook.audit.fairness import fairness_report, fairness_metrics
+from tunebook.audit.mitigate import reweighed, FairnessPenalty, GroupThresholds
+from tunebook.audit.explain import explain
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 torch.set_num_threads(1)
@@ -189,6 +192,18 @@ CASES = [
     ('predict: no labels for metrics', lambda: predict(MODEL, TASK, ['tasty']).metrics(), DataError, "need the true label"),
     ('evaluate: by an unknown group', lambda: evaluate(MODEL, TASK).by_group('sex'), ConfigError, "Unknown group column"),
     ('Method.named: a typo', lambda: Method.named('ful'), ConfigError, "Did you mean 'full'"),
+    # the audits
+    ('explain: method typo', lambda: explain(MODEL, TASK, 'tasty', 'saliancy'), ConfigError, "Did you mean 'saliency'"),
+    ('explain: no such class', lambda: explain(MODEL, TASK, 'tasty', target='meh'), ConfigError, "no such class"),
+    ('fairness_report: unknown group column', lambda: fairness_report(MODEL, TASK, groups='sex', privileged={'sex': 'f'}), ConfigError, "Unknown group column"),
+    ('fairness_report: no privileged group', lambda: fairness_report(MODEL, TASK), ConfigError, "Say which group of each attribute"),
+    ('fairness_report: privileged value absent', lambda: fairness_report(MODEL, TASK, privileged={'group': 'c'}), ConfigError, "is not in the test split"),
+    ('fairness_report: misaligned predictions', lambda: fairness_report(np.zeros(3, int), TASK, privileged={'group': 'a'}), DataError, "one prediction per example"),
+    ('fairness_report: unknown favourable class', lambda: fairness_report(MODEL, TASK, privileged={'group': 'a'}, favourable='good'), ConfigError, "Unknown favourable class"),
+    ('fairness_metrics: outcomes not 0/1', lambda: fairness_metrics([2, 0], [1, 0], pd.DataFrame({'g': ['a', 'b']}), {'g': 'a'}), DataError, "must be 0 or 1"),
+    ('reweighed: unknown attribute', lambda: reweighed(TASK, 'sex'), ConfigError, "Unknown group column"),
+    ('FairnessPenalty: negative strength', lambda: FairnessPenalty('group', strength=-1), ConfigError, "strength must be"),
+    ('GroupThresholds: labels, not probabilities', lambda: GroupThresholds('group').fit(np.zeros(len(TASK.valid), int), TASK), DataError, "needs probabilities"),
     # the command line (exit status 2, message on stderr)
     ('cli: missing CSV', lambda: cli('fit', '--data', TMP/'nope.csv', '--text', 'text', '--label', 'label', '--out', TMP/'o1'), CLIError, "The CSV file does not exist"),
     ('cli: label column typo', lambda: cli('fit', '--data', GOOD_CSV, '--text', 'text', '--label', 'lable', '--out', TMP/'o2'), CLIError, "Did you mean 'label'"),

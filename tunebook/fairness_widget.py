@@ -18,7 +18,7 @@ from .controls import widget_bundle
 # %% auto #0
 __all__ = ['FairnessDashboard']
 
-# %% ../nbs/10c_fairness_widget.ipynb #dd59a566
+# %% ../nbs/10c_fairness_widget.ipynb #e4444145
 class FairnessDashboard:
     "Group metrics of one model, or two side by side, under live controls: attribute, metrics, thresholds."
     def __init__(self, model, task, # a model (or its Predictions / probabilities on `split`) and its task
@@ -39,7 +39,7 @@ class FairnessDashboard:
     def _check_privileged(self, privileged) -> dict:
         "The privileged group of every attribute and crossing, checked now by computing each attribute's report once."
         cols = [a for a in self._attrs if '×' not in a]
-        if not cols: raise ConfigError("This task has no protected groups.", None, "Build it with groups=[...] (the protected-attribute columns).")
+        if not cols: raise ConfigError("This task has no protected groups.", "groups=None", "Build it with groups=[...] (the protected-attribute columns).")
         frame = pd.DataFrame({c: self._attrs[c] for c in cols})
         fairness_metrics(self._y, self._y, frame, privileged, n_boot=0)  # refuses a missing or unknown privileged group
         priv = {c: str(privileged[c]) for c in cols}

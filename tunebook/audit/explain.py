@@ -227,7 +227,7 @@ class Attributions:
                                   for i in range(len(self)))
         return head + png_img(fig_png(self.plot(fig=new_figure())), f"{self.method} attributions")
 
-# %% ../../nbs/07a_explain.ipynb #b97959dd
+# %% ../../nbs/07a_explain.ipynb #d5db3be1
 _GRADIENT = ('integrated_gradients', 'saliency')
 _BY_GROUP = ('occlusion', 'lime', 'kernel_shap')
 
@@ -239,7 +239,7 @@ def _check_settings(task, method, output, n_steps, n_samples, batch_size, tolera
         check_number(name, v, integer=True, low=1, example=ex)
     check_number('tolerance', tolerance, low=0, example=0.05)
     if task.kind == 'text' and task.tokenizer is None:
-        raise ConfigError("This text task has no tokenizer yet.", None, "Load the model with load_model(name, task) first.")
+        raise ConfigError("This text task has no tokenizer yet.", "tokenizer=None", "Load the model with load_model(name, task) first.")
 
 def _values(task, method:str, raw:torch.Tensor, word_ids, n_words:int) -> np.ndarray:
     "Attributions per word (text; tokens summed, or a group's value once), per pixel (image) or per feature."
@@ -391,7 +391,7 @@ def attribution_drift(a:Attributions, b:Attributions, # attributions of the same
     overlap = np.array([len(_top(x, min(k, x.size)) & _top(y, min(k, y.size))) / min(k, x.size) for x, y in pairs])
     return AttributionDrift(corr, overlap, k, tuple(labels))
 
-# %% ../../nbs/07a_explain.ipynb #b000d15a
+# %% ../../nbs/07a_explain.ipynb #8a87ea7c
 def _units_and_baseline(task, split, i:int, device) -> tuple[dict, torch.Tensor, torch.Tensor]:
     "One example's inputs, the baseline of its main input, and its unit map (-1 where nothing is removed)."
     inputs = {k: v.to(device) for k, v in model_inputs(task.batch(split, [i])).items()}
@@ -453,7 +453,7 @@ def faithfulness(model:nn.Module, task, attributions:Attributions, # from `expla
                  seed:int=0) -> Faithfulness: # the random order of the reference curve
     "Deletion, insertion and random-deletion curves of `attributions` (probabilities of the explained class)."
     check_number('steps', steps, integer=True, low=1, example=10)
-    if attributions.split is None: raise ConfigError("These attributions do not carry their examples.", None, "Pass the result of explain().")
+    if attributions.split is None: raise ConfigError("These attributions do not carry their examples.", "split=None", "Pass the result of explain().")
     model, device = model.eval(), model_device(model)
     fractions, rng = np.linspace(0, 1, steps + 1), np.random.default_rng(seed)
     names = ('deletion', 'insertion', 'random_deletion')
@@ -485,7 +485,7 @@ def randomization_check(model:nn.Module, task, examples, method:str='integrated_
     b = explain(randomized_copy(model, share, seed), task, examples, method, list(a.targets), seed=seed, **kwargs)  # the same classes
     return attribution_drift(a, b, k, ('model', f'{share:.0%} randomised'))
 
-# %% ../../nbs/07a_explain.ipynb #bf5d6b34
+# %% ../../nbs/07a_explain.ipynb #cf93c7d5
 def _masked_scores(f, inputs:dict, baseline:torch.Tensor, units:torch.Tensor, kind:str):
     "g(keep [B, U]) -> scores: the example with the units whose keep is 0 set to the baseline (unit -1: always kept)."
     x, rest = next(iter(inputs.values())), list(inputs.values())[1:]
@@ -567,7 +567,7 @@ def explanation_scores(model:nn.Module, task, a:Attributions, # from `explain(mo
     check_number('share', share, low=0, high=1, low_open=True, high_open=True, example=0.2)
     check_number('radius', radius, low=0, low_open=True, example=0.02)
     check_number('n_perturb', n_perturb, integer=True, low=2, example=20)
-    if a.split is None: raise ConfigError("These attributions do not carry their examples.", None, "Pass the result of explain().")
+    if a.split is None: raise ConfigError("These attributions do not carry their examples.", "split=None", "Pass the result of explain().")
     model, settings = model.eval(), dict(n_steps=n_steps, n_samples=n_samples, batch_size=batch_size, patch=patch, seed=seed)
     set_seed(seed)
     infid = np.array([_infidelity(model, task, a, i, share, n_perturb, normalize) for i in range(len(a))])

@@ -179,7 +179,7 @@ class FairnessReport:
                 + fmt(self.gaps, GAP_METRICS).to_html(escape=True) + "<p>Per group:</p>"
                 + fmt(self.groups, GROUP_METRICS).to_html(escape=True) + png_img(fig_png(self.plot(fig=new_figure())), 'group metrics'))
 
-# %% ../../nbs/07b_fairness.ipynb #7a47eff4
+# %% ../../nbs/07b_fairness.ipynb #4381dfca
 def _factorize(col:pd.Series) -> tuple[np.ndarray, np.ndarray]:
     "A column's sorted distinct values (as strings) and each example's number among them, without string work per row."
     v = col.to_numpy()
@@ -212,7 +212,7 @@ def _privileged(coded:dict, cols:list, privileged, where:str) -> dict:
     seen = {c: list(coded[c][0][:6]) for c in cols}
     if not isinstance(privileged, dict):
         example = ', '.join(f'{c!r}: {v[0]!r}' for c, v in seen.items())
-        raise ConfigError("Say which group of each attribute is the privileged one.", privileged,
+        raise ConfigError("Say which group of each attribute is the privileged one.", repr(privileged),
                           f"Pass e.g. privileged={{{example}}} (groups: {seen}).")
     priv = {}
     for c in cols:
@@ -231,7 +231,7 @@ def _privileged(coded:dict, cols:list, privileged, where:str) -> dict:
 def _columns(g:pd.DataFrame|None, groups) -> list:
     "The attribute columns to report (all by default), each checked."
     if g is None or g.shape[1] == 0:
-        raise ConfigError("There are no protected groups.", None, "Build the task with groups=[...] (the protected-attribute columns).")
+        raise ConfigError("There are no protected groups.", "groups=None", "Build the task with groups=[...] (the protected-attribute columns).")
     cols = list(g.columns) if groups is None else [groups] if isinstance(groups, str) else list(groups)
     for c in cols:
         if c not in g.columns: raise ConfigError("Unknown group column.", c, f"{close_matches(str(c), list(g.columns))}Use one of {list(g.columns)}.")
