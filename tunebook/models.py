@@ -4,6 +4,7 @@
 
 # %% ../nbs/03_models.ipynb #1b154886
 from __future__ import annotations
+from .core import AssetNotFoundError, ConfigError, close_matches, is_offline, logger, verbose  # first: it quiets what transformers loads
 import os, inspect, importlib, contextlib
 import transformers
 from pathlib import Path
@@ -11,7 +12,6 @@ import torch
 from torch import nn
 from safetensors import SafetensorError
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertForSequenceClassification
-from .core import AssetNotFoundError, ConfigError, close_matches, is_offline, logger, verbose
 from .assets import minilm_path
 from .tabular import tabular_model
 
