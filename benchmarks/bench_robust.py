@@ -8,7 +8,13 @@ random start. The attack's cost (seconds per example) is reported beside its suc
 Targets (issue "Adversarial robustness"): adversarial training raises robust accuracy at the benchmark's eps by
 >= 40 points over standard training, with <= 3 points of clean accuracy lost (means over the seeds).
 
-Usage: python benchmarks/bench_robust.py [--seeds S] [--epochs E] [--eps EPS]
+With --text, also the word attack on the reviews MiniLM (fine-tuned as in the explanation tutorial: 800
+training reviews of 64 tokens, 2 epochs), for each seed: `word_attack` and `random_attack` with the same budget
+(at most 20% of a review's words) on up to --text-examples test reviews the model classifies correctly.
+Targets: the word attack succeeds on >= 80% of them, and at least 3x as often as the random baseline.
+Embedding-space adversarial training for text is not built yet, so it is not measured here.
+
+Usage: python benchmarks/bench_robust.py [--seeds S] [--epochs E] [--eps EPS] [--text] [--text-examples N]
 Writes benchmarks/results/bench_robust-<time>.json.
 """
 import os, json, time, argparse, platform, copy
@@ -48,26 +54,62 @@ def run(seed:int, epochs:int, eps:float) -> dict:
               f"(attack {out[name]['attack_ms_per_example']:.1f} ms/example, training {train_s:.0f} s)", flush=True)
     return out
 
+def text_run(seed:int, n:int) -> dict:
+    "Success, words changed, queries and seconds of the word attack and the random baseline on the reviews MiniLM."
+    from tunebook.assets import load_reviews
+    from tunebook.data import Task
+    from tunebook.models import load_model
+    from tunebook.train import Tuner
+    from tunebook.audit.robust_text import word_attack, random_attack
+    df = load_reviews()
+    small = pd.concat([df[df.split == 'train'].sample(800, random_state=seed), df[df.split == 'test'].sample(200, random_state=seed)])
+    task = Task.from_df(small, text='review', label='score', split='split', seed=seed, max_length=64)
+    tuner = Tuner(load_model('minilm', task, seed=seed), task, epochs=2, batch_size=16, seed=seed, progress=False)
+    tuner.fit()
+    model = tuner.model.eval()
+    out = {}
+    for name, fn in (('word attack', word_attack), ('random', random_attack)):
+        s = fn(model, task, 'test', max_share=0.2, max_examples=n, seed=seed).summary()
+        out[name] = {k: float(v) for k, v in s.items()}
+        print(f"seed {seed} {name:<12s} success {s.success_rate:.3f} of {int(s.attacked)} attacked, words changed "
+              f"{s.words_changed_share:.3f}, queries {s.queries:.0f}, {s.seconds_per_example:.2f} s per example", flush=True)
+    return out
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--seeds', type=int, default=3)
     ap.add_argument('--epochs', type=int, default=10)
     ap.add_argument('--eps', type=float, default=0.1)
+    ap.add_argument('--text', action='store_true')
+    ap.add_argument('--text-examples', type=int, default=100)
+    ap.add_argument('--no-images', action='store_true')
     a = ap.parse_args(argv)
     torch.set_num_threads(int(os.environ.get('TUNEBOOK_THREADS', '2')))
-    runs = [run(s, a.epochs, a.eps) for s in range(a.seeds)]
-    mean = {m: {k: float(np.mean([r[m][k] for r in runs])) for k in runs[0][m]} for m in runs[0]}
-    gain = mean['adversarial training']['robust'] - mean['standard']['robust']
-    cost = mean['standard']['clean'] - mean['adversarial training']['clean']
-    print(f"\nmeans over {a.seeds} seeds, PGD-20 at eps {a.eps} (L-inf):")
-    print(pd.DataFrame(mean).T[['clean', 'robust', 'success_rate', 'attack_ms_per_example', 'train_seconds']].round(3).to_string())
-    targets = {f'robust accuracy +40 points at eps {a.eps}': gain >= 0.40, 'clean accuracy lost <= 3 points': cost <= 0.03}
-    print(f"\nrobust accuracy gain {gain * 100:+.1f} points, clean accuracy lost {cost * 100:.1f} points\n\n{'target':<40s} status")
+    targets, runs, mean, gain, cost = {}, [], None, None, None
+    if not a.no_images:
+        runs = [run(s, a.epochs, a.eps) for s in range(a.seeds)]
+        mean = {m: {k: float(np.mean([r[m][k] for r in runs])) for k in runs[0][m]} for m in runs[0]}
+        gain = mean['adversarial training']['robust'] - mean['standard']['robust']
+        cost = mean['standard']['clean'] - mean['adversarial training']['clean']
+        print(f"\nmeans over {a.seeds} seeds, PGD-20 at eps {a.eps} (L-inf):")
+        print(pd.DataFrame(mean).T[['clean', 'robust', 'success_rate', 'attack_ms_per_example', 'train_seconds']].round(3).to_string())
+        targets |= {f'robust accuracy +40 points at eps {a.eps}': gain >= 0.40, 'clean accuracy lost <= 3 points': cost <= 0.03}
+        print(f"\nrobust accuracy gain {gain * 100:+.1f} points, clean accuracy lost {cost * 100:.1f} points")
+    text_runs, text_mean = [], None
+    if a.text:
+        text_runs = [text_run(s, a.text_examples) for s in range(a.seeds)]
+        text_mean = {m: {k: float(np.mean([r[m][k] for r in text_runs])) for k in text_runs[0][m]} for m in text_runs[0]}
+        print(f"\nword attack on the reviews MiniLM, means over {a.seeds} seeds:")
+        print(pd.DataFrame(text_mean).T.round(3).to_string())
+        w, r = text_mean['word attack'], text_mean['random']
+        targets |= {'word attack succeeds on >= 80%': w['success_rate'] >= 0.8,
+                    'word attack >= 3x the random baseline': w['success_rate'] >= 3 * r['success_rate']}
+    print(f"\n{'target':<40s} status")
     for k, v in targets.items(): print(f'{k:<40s} {status(v)}')
     out = HERE/'results'/f"bench_robust-{time.strftime('%Y-%m-%d-%H%M%S')}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(dict(args=vars(a), machine=platform.processor() or platform.machine(), torch=torch.__version__,
-                                   runs=runs, means=mean, gain=gain, clean_cost=cost,
+                                   runs=runs, means=mean, gain=gain, clean_cost=cost, text_runs=text_runs, text_means=text_mean,
                                    targets={k: status(v) for k, v in targets.items()}), indent=1))
     print(f'\nwritten to {out.relative_to(HERE.parent)}')
 
