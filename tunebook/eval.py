@@ -14,8 +14,8 @@ from .data import Split
 
 # %% auto #0
 __all__ = ['model_inputs', 'logits_of', 'run_batches', 'as_split', 'model_device', 'Predictions', 'predict', 'metric_mode',
-           'is_better', 'Metrics', 'group_columns', 'group_metrics', 'GroupMetrics', 'calibration', 'Calibration',
-           'evaluate']
+           'is_better', 'Metrics', 'attribute_names', 'group_columns', 'group_metrics', 'GroupMetrics', 'calibration',
+           'Calibration', 'evaluate', 'accuracy_on']
 
 # %% ../nbs/04_eval.ipynb #c2f7034d
 _NOT_INPUTS = ('labels', 'index', 'weights')
@@ -268,7 +268,7 @@ class Metrics:
         head = ', '.join(f"{k} <b>{v:.4f}</b>" for k, v in self.as_dict().items() if v is not None)
         return f"<p>{html.escape(self.split)} (n={len(self.labels)}): {head}</p>" + self.per_class.to_html(float_format='%.3f')
 
-# %% ../nbs/04_eval.ipynb #69a2f4cd
+# %% ../nbs/04_eval.ipynb #92c0d494
 def _rates(y:np.ndarray, p:np.ndarray, n_classes:int, pos:int|None) -> dict:
     "Accuracy, TPR, FPR and selection rate of predictions `p` for labels `y`."
     acc = float(np.mean(y == p)) if len(y) else np.nan
@@ -279,12 +279,19 @@ def _rates(y:np.ndarray, p:np.ndarray, n_classes:int, pos:int|None) -> dict:
     fpr = [mean(p[y != c] == c) for c in range(n_classes)]
     return dict(accuracy=acc, tpr=float(np.nanmean(tpr)), fpr=float(np.nanmean(fpr)), selection_rate=np.nan)
 
-def group_columns(groups:pd.DataFrame, columns, intersections:bool) -> dict:
-    "Attribute name -> group value per example, for each column and (optionally) each pair of columns."
+def attribute_names(groups:pd.DataFrame|None, columns=None) -> list:
+    "The protected-attribute columns asked for (all by default), each checked against `groups`."
+    if groups is None or groups.shape[1] == 0:
+        raise ConfigError("There are no protected groups.", "groups=None", "Build the task with groups=[...] (the protected-attribute columns).")
     cols = list(groups.columns) if columns is None else [columns] if isinstance(columns, str) else list(columns)
     for c in cols:
         if c not in groups.columns:
-            raise ConfigError("Unknown group column.", c, f"{close_matches(c, groups.columns)}Use one of {list(groups.columns)}.")
+            raise ConfigError("Unknown group column.", c, f"{close_matches(str(c), list(groups.columns))}Use one of {list(groups.columns)}.")
+    return cols
+
+def group_columns(groups:pd.DataFrame|None, columns, intersections:bool) -> dict:
+    "Attribute name -> group value per example, for each column and (optionally) each pair of columns."
+    cols = attribute_names(groups, columns)
     out = {c: groups[c].astype(str).to_numpy() for c in cols}
     if intersections:
         for i, a in enumerate(cols):
@@ -302,9 +309,6 @@ def group_metrics(labels:np.ndarray, preds:np.ndarray, # true and predicted clas
                   groups:pd.DataFrame|None, # protected attributes, one row per example
                   classes:list, columns=None, intersections:bool=True, positive=None) -> GroupMetrics:
     "Count, accuracy, TPR, FPR and selection rate per group of each attribute (and pair of attributes)."
-    if groups is None or groups.shape[1] == 0:
-        raise ConfigError("These predictions have no groups to break the metrics down by.", "groups=None",
-                          "Build the task with groups=[...] (the protected-attribute columns).")
     pos, rows = _positive(classes, positive), []
     for attr, vals in group_columns(groups, columns, intersections).items():
         for g in sorted(set(vals)):
@@ -392,3 +396,13 @@ def evaluate(model, # an `nn.Module` or a callable returning logits
     if isinstance(split, str) and split not in task.splits:
         raise ConfigError("Unknown split.", split, f"{close_matches(split, task.splits)}Use one of {list(task.splits)} or a Split.")
     return predict(model, task, split, **kw).metrics()
+
+# %% ../nbs/04_eval.ipynb #cda9b39b
+def accuracy_on(model, task, split:Split, # the examples whose labels score the changed inputs
+                inputs, # the split's inputs changed, in its order (texts, images or features)
+                batch_size:int=64) -> float:
+    "Accuracy of `model` on `inputs`, the examples of `split` changed (corrupted, misspelt...), against the split's labels."
+    if len(inputs) != len(split):
+        raise DataError("The changed inputs are not one per example of the split.", f"{len(inputs)} inputs for {len(split)} examples",
+                        "Change every example of the split, in its order.")
+    return float((predict(model, task, inputs, batch_size).preds == split.y).mean())

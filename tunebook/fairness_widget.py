@@ -18,7 +18,7 @@ from .controls import widget_bundle
 # %% auto #0
 __all__ = ['FairnessDashboard']
 
-# %% ../nbs/10c_fairness_widget.ipynb #e4444145
+# %% ../nbs/10c_fairness_widget.ipynb #c946d72d
 class FairnessDashboard:
     "Group metrics of one model, or two side by side, under live controls: attribute, metrics, thresholds."
     def __init__(self, model, task, # a model (or its Predictions / probabilities on `split`) and its task
@@ -30,7 +30,7 @@ class FairnessDashboard:
         fav = favourable_index(list(task.classes), favourable)
         self.task, self.split, self.labels, self.n_boot, self.seed = task, split, tuple(labels), n_boot, seed
         self.favourable, self._y = task.classes[fav], task.splits[split].y == fav
-        self._attrs = group_columns(task.splits[split].groups, None, True) if task.splits[split].groups is not None else {}
+        self._attrs = group_columns(task.splits[split].groups, None, True)  # refuses a task without groups
         self._privileged = self._check_privileged(privileged)
         self._scores = [self._favourable_probs(m, fav) for m in (model, other) if m is not None]
         self._build()
@@ -39,7 +39,6 @@ class FairnessDashboard:
     def _check_privileged(self, privileged) -> dict:
         "The privileged group of every attribute and crossing, checked now by computing each attribute's report once."
         cols = [a for a in self._attrs if '×' not in a]
-        if not cols: raise ConfigError("This task has no protected groups.", "groups=None", "Build it with groups=[...] (the protected-attribute columns).")
         frame = pd.DataFrame({c: self._attrs[c] for c in cols})
         fairness_metrics(self._y, self._y, frame, privileged, n_boot=0)  # refuses a missing or unknown privileged group
         priv = {c: str(privileged[c]) for c in cols}
