@@ -1,4 +1,5 @@
-"""Real-browser tests of the widgets: the training panel, the compression and explanation explorers, the fairness dashboard.
+"""Real-browser tests of the widgets: the training panel, the compression and explanation explorers, the fairness dashboard,
+the attack viewer.
 
 One JupyterLab server on 127.0.0.1 (free port, token, throw-away config/data/runtime/settings dirs) serves the demo
 notebooks in tests/notebooks/; Debian's Chromium, driven through Playwright for Python, runs them.
@@ -10,6 +11,9 @@ notebooks in tests/notebooks/; Debian's Chromium, driven through Playwright for 
   wait for every word shaded in the view; the kernel still answers.
 - Fairness dashboard: move the threshold slider with the keyboard and wait for the view (threshold text, gap,
   confusion matrices) to follow; switch on one threshold per group and see its sliders; the kernel still answers.
+- Attack viewer: move the ε slider with the keyboard and wait for the view (ε, both predictions, the images) to
+  follow; type a text (with markup, which must stay text), press Attack, and check that the marked words are the
+  ones the attack changed; the kernel still answers.
 Screenshots go to artifacts/browser/. Skipped (with the reason) only when /usr/bin/chromium or playwright is
 missing. Never runs `playwright install`.
 """
@@ -256,3 +260,31 @@ def check_fairness(page, base):
     sync_api.expect(view).to_contain_text('per group: a 0.70, b 0.70', timeout=30_000)
     page.screenshot(path=SHOTS/'fairness_02_threshold.png', full_page=True)
     run_in_last_cell(page, 'print(6*7)', '42')  # the kernel still answers
+
+
+def test_attack_viewer_in_jupyterlab(lab, page): screenshot_on_failure(page, 'attack', check_attack, lab)
+
+def check_attack(page, base):
+    open_and_run_all(page, base, 'attack_demo.ipynb')
+    images, texts = page.locator('.tb-attack-image'), page.locator('.tb-attack-text')
+    summary = images.locator('.tb-attack-summary')
+    summary.wait_for(state='visible', timeout=int(os.environ.get("TB_WAIT", 180_000)))
+    sync_api.expect(summary).to_contain_text('ε=0.1:')
+    src0 = images.locator('.tb-view img').get_attribute('src')
+    page.screenshot(path=SHOTS/'attack_01_ready.png', full_page=True)
+    images.locator('.tb-eps .noUi-handle').focus()
+    for _ in range(5): page.keyboard.press('ArrowRight')  # 5 steps of 0.01
+    sync_api.expect(summary).to_contain_text('ε=0.15:', timeout=30_000)
+    assert images.locator('.tb-view img').get_attribute('src') != src0  # the images follow ε
+    assert re.fullmatch(r'\d \(\d\.\d{3}\)', images.locator('.tb-adversarial').inner_text()), images.locator('.tb-adversarial').inner_text()
+    page.screenshot(path=SHOTS/'attack_02_eps.png', full_page=True)
+
+    texts.locator('.tb-text textarea').fill('waiter waiter dessert service the soup lovely <b>waiter</b> bread bread')
+    texts.locator('button.tb-attack').click()
+    sync_api.expect(texts.locator('.tb-status')).to_contain_text('attacked in', timeout=120_000)
+    n = texts.locator('.tb-view mark.tb-changed').count()
+    assert n >= 2, n  # each changed word, marked in the original and in the adversarial text
+    assert texts.locator('.tb-view b', has_text='waiter').count() == 0  # the typed markup is shown as text, not rendered
+    sync_api.expect(texts.locator('.tb-view')).to_contain_text('<b>waiter</b>')
+    page.screenshot(path=SHOTS/'attack_03_text.png', full_page=True)
+    run_in_last_cell(page, 'print(2 * len(text_viewer.result.examples.changed[0]))', str(n))  # the kernel answers, and agrees

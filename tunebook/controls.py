@@ -11,7 +11,8 @@ from IPython.display import display
 from .viz import new_figure, fig_png
 
 # %% auto #0
-__all__ = ['StatusLine', 'error_text', 'progress_text', 'ProgressRow', 'LiveChart', 'widget_bundle', 'BackgroundJob']
+__all__ = ['StatusLine', 'error_text', 'progress_text', 'ProgressRow', 'LiveChart', 'widget_bundle', 'BackgroundJob',
+           'start_with_button', 'JobView']
 
 # %% ../nbs/09_controls.ipynb #7ea8fef3
 _COLORS = dict(info='#555', running='#1565c0', ok='#2e7d32', error='#c62828')
@@ -150,3 +151,21 @@ class BackgroundJob:
         if self.thread is not None: self.thread.join(timeout)
         if self.running: raise TimeoutError(f"{self.name} is still running after {timeout} s.")
         if self.error is not None: raise self.error
+
+def start_with_button(job:BackgroundJob, button:W.Button, status:StatusLine, fn, *args) -> bool:
+    "Run `fn(*args)` as `job` with `button` disabled until it ends and its error shown in `status`; False when one is running."
+    if job.running: return False
+    button.disabled = True
+    return job.start(fn, *args, on_error=lambda e: status.set(error_text(e), 'error'), on_end=lambda: setattr(button, 'disabled', False))
+
+class JobView:
+    "Mixin of a widget whose work runs in a `BackgroundJob` (`job`) and shows its `result` in an `HTML` `view` under a `StatusLine` (`status`)."
+    def wait(self, timeout:float|None=None): # seconds; None: as long as it takes
+        "Block until the work under way is shown; return its result, or raise its error."
+        self.job.wait(timeout)
+        return self.result
+
+    def _repr_mimebundle_(self, **kwargs):
+        "The live widget in Jupyter; its status and current view on static pages."
+        static = f'<div><p><b>{html.escape(self.status.text)}</b></p>{self.view.value}</div>'
+        return widget_bundle(self.widget, static, f"{type(self).__name__}: {self.status.text}")

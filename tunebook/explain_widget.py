@@ -12,7 +12,7 @@ from torch import nn
 from .core import ConfigError
 from .audit.explain import METHODS, explain, attribution_drift, Attributions
 from .viz import fig_png, png_img, new_figure
-from .controls import StatusLine, BackgroundJob, error_text, widget_bundle
+from .controls import StatusLine, BackgroundJob, JobView, start_with_button
 
 # %% auto #0
 __all__ = ['TYPED', 'ExplanationExplorer']
@@ -20,7 +20,7 @@ __all__ = ['TYPED', 'ExplanationExplorer']
 # %% ../nbs/10b_explain_widget.ipynb #5f62e364
 TYPED = '(the text typed above)'
 
-class ExplanationExplorer:
+class ExplanationExplorer(JobView):
     "Explain one example at a time with any method and class, for one model or two side by side."
     def __init__(self, model:nn.Module, task, # the model to explain and its task
                  split:str='test', # where the examples of the list come from
@@ -96,19 +96,4 @@ def _view_html(self:ExplanationExplorer) -> str:
 @patch
 def start(self:ExplanationExplorer):
     "Explain what the controls show, in a background thread (errors go to the status line)."
-    if self.job.running: return
-    self.explain_btn.disabled = True
-    self.job.start(self.explain_current, on_error=lambda e: self.status.set(error_text(e), 'error'),
-                   on_end=lambda: setattr(self.explain_btn, 'disabled', False))
-
-@patch
-def wait(self:ExplanationExplorer, timeout:float|None=None): # seconds; None: as long as it takes
-    "Block until the explanation under way is shown; return it, or raise its error."
-    self.job.wait(timeout)
-    return self.result
-
-@patch
-def _repr_mimebundle_(self:ExplanationExplorer, **kwargs):
-    "The live explorer in Jupyter; its current view on static pages."
-    static = f'<div><p><b>{html.escape(self.status.text)}</b></p>{self.view.value}</div>'
-    return widget_bundle(self.widget, static, f"ExplanationExplorer: {self.status.text}")
+    start_with_button(self.job, self.explain_btn, self.status, self.explain_current)

@@ -19,7 +19,7 @@ from .compress.prune import magnitude_prune, make_permanent, unit_importance, pr
 from .compress.distill import student_from
 from .compress.compare import compare, Comparison
 from .viz import new_figure, fig_png, png_img
-from .controls import StatusLine, ProgressRow, BackgroundJob, error_text, widget_bundle
+from .controls import StatusLine, ProgressRow, BackgroundJob, start_with_button, widget_bundle
 
 # %% auto #0
 __all__ = ['TECHNIQUES', 'Technique', 'variant_name', 'compress_variant', 'CompressionExplorer']
@@ -161,11 +161,8 @@ def _measure(self:CompressionExplorer):
 @patch
 def start(self:CompressionExplorer):
     "Add the variant the controls describe, in a background thread (errors go to the status line)."
-    if self.running: return
-    self.add_btn.disabled = True
     args = (self.w_technique.value, self.w_strength.value, self.w_source.value, self.w_steps.value)
-    self.job.start(self.add, *args, on_error=lambda e: self.status.set(error_text(e), 'error'),
-                   on_end=lambda: setattr(self.add_btn, 'disabled', False))
+    start_with_button(self.job, self.add_btn, self.status, self.add, *args)
 
 @patch(as_prop=True)
 def running(self:CompressionExplorer) -> bool: return self.job.running
