@@ -19,6 +19,10 @@ from tunebook.cli import main
 from tunebook.audit.fairness import fairness_report, fairness_metrics
 from tunebook.audit.mitigate import reweighed, FairnessPenalty, GroupThresholds
 from tunebook.audit.explain import explain
+from tunebook.audit.robust import attack, corruption_accuracy
+from tunebook.audit.robust_text import word_attack, noise_accuracy, EmbeddingAdversarialTraining
+from tunebook.audit.pii import scan_pii, redact_pii
+from tunebook.attack_widget import AttackViewer
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 torch.set_num_threads(1)
@@ -58,6 +62,10 @@ IMAGES = np.random.default_rng(1).uniform(size=(40, 8, 8)).astype(np.float32)
 IMG_TASK = Task.from_arrays(IMAGES, np.arange(40) % 2, seed=0)
 
 def tuner(**kw): return Tuner(tiny_text_model(TASK), TASK, **{'progress': False, **kw})
+
+def tuner_on_images(objective):
+    from tunebook.cnn import SmallCNN
+    return Tuner(SmallCNN(2), IMG_TASK, objective=objective, progress=False)
 def from_df(df=DF, **kw): return Task.from_df(df, **{'text': 'text', 'label': 'label', **kw})
 
 def cli(*argv):
@@ -203,6 +211,17 @@ CASES = [
     ('fairness_metrics: outcomes not 0/1', lambda: fairness_metrics([2, 0], [1, 0], pd.DataFrame({'g': ['a', 'b']}), {'g': 'a'}), DataError, "must be 0 or 1"),
     ('reweighed: unknown attribute', lambda: reweighed(TASK, 'sex'), ConfigError, "Unknown group column"),
     ('FairnessPenalty: negative strength', lambda: FairnessPenalty('group', strength=-1), ConfigError, "strength must be"),
+    ('attack: a text task', lambda: attack(MODEL, TASK), ConfigError, "need an image task"),
+    ('word_attack: an empty text', lambda: word_attack(MODEL, TASK, TASK.encode(['  '], y=['pos'])), DataError, "must have words"),
+    ('word_attack: an image task', lambda: word_attack(MODEL, IMG_TASK), ConfigError, "need a text task"),
+    ('noise_accuracy: kind typo', lambda: noise_accuracy(MODEL, TASK, kinds=['typos']), ConfigError, "Did you mean 'typo'"),
+    ('corruption_accuracy: a text task', lambda: corruption_accuracy(MODEL, TASK), ConfigError, "need an image task"),
+    ('EmbeddingAdversarialTraining: eps 0', lambda: EmbeddingAdversarialTraining(eps=0), ConfigError, "eps must be"),
+    ('EmbeddingAdversarialTraining: an image task', lambda: tuner_on_images(EmbeddingAdversarialTraining()), ConfigError, "needs a text task"),
+    ('AttackViewer: split typo', lambda: AttackViewer(MODEL, TASK, split='tset'), ConfigError, "no tset split"),
+    ('scan_pii: kind typo', lambda: scan_pii(TASK, kinds=['emails']), ConfigError, "Did you mean 'email'"),
+    ('scan_pii: one string', lambda: scan_pii('call me'), ConfigError, "a list of texts"),
+    ('redact_pii: an image task', lambda: redact_pii(IMG_TASK), ConfigError, "scanned in texts"),
     ('GroupThresholds: labels, not probabilities', lambda: GroupThresholds('group').fit(np.zeros(len(TASK.valid), int), TASK), DataError, "needs probabilities"),
     # the command line (exit status 2, message on stderr)
     ('cli: missing CSV', lambda: cli('fit', '--data', TMP/'nope.csv', '--text', 'text', '--label', 'label', '--out', TMP/'o1'), CLIError, "The CSV file does not exist"),
