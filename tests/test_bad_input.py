@@ -22,6 +22,7 @@ from tunebook.audit.explain import explain
 from tunebook.audit.robust import attack, corruption_accuracy
 from tunebook.audit.robust_text import word_attack, noise_accuracy, EmbeddingAdversarialTraining
 from tunebook.audit.pii import scan_pii, redact_pii
+from tunebook.audit.membership import membership_audit
 from tunebook.attack_widget import AttackViewer
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
@@ -221,6 +222,8 @@ CASES = [
     ('AttackViewer: split typo', lambda: AttackViewer(MODEL, TASK, split='tset'), ConfigError, "no tset split"),
     ('scan_pii: kind typo', lambda: scan_pii(TASK, kinds=['emails']), ConfigError, "Did you mean 'email'"),
     ('scan_pii: one string', lambda: scan_pii('call me'), ConfigError, "a list of texts"),
+    ('membership_audit: members are non-members', lambda: membership_audit(MODEL, TASK, 'train', 'train'), ConfigError, "must be different splits"),
+    ('membership_audit: split typo', lambda: membership_audit(MODEL, TASK, non_members='tset'), ConfigError, "not in the task"),
     ('redact_pii: an image task', lambda: redact_pii(IMG_TASK), ConfigError, "scanned in texts"),
     ('GroupThresholds: labels, not probabilities', lambda: GroupThresholds('group').fit(np.zeros(len(TASK.valid), int), TASK), DataError, "needs probabilities"),
     # the command line (exit status 2, message on stderr)
