@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from .core import DataError, ConfigError, AssetNotFoundError, TunebookWarning, close_matches, check_number, warn
 
 # %% auto #0
-__all__ = ['TabularEncoder', 'Split', 'Tokens', 'LengthGroupedSampler', 'TaskSummary', 'read_csv', 'Task']
+__all__ = ['TabularEncoder', 'Split', 'Tokens', 'LengthGroupedSampler', 'PoissonBatchSampler', 'TaskSummary', 'read_csv', 'Task']
 
 # %% ../nbs/02_data.ipynb #b7415431
 def _rows(mask, n:int=5) -> str:
@@ -341,6 +341,19 @@ class LengthGroupedSampler(Sampler):
         full, short = [b for b in batches if len(b) == self.batch_size], [b for b in batches if len(b) < self.batch_size]
         return [full[i] for i in torch.randperm(len(full), generator=self.generator).tolist()] + short
 
+# %% ../nbs/02_data.ipynb #80f4283e
+class PoissonBatchSampler(Sampler):
+    "Batches in which each of `n` examples appears independently with probability `sample_rate` (DP-SGD's sampling)."
+    def __init__(self, n:int, # examples in the split
+                 batch_size:int, # the expected batch size: sets the number of batches and the sample rate
+                 seed:int=0):
+        self.n, self.steps, self.seed = n, max(1, round(n / batch_size)), seed
+        self.sample_rate = 1 / self.steps
+    def __len__(self): return self.steps
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed)
+        for _ in range(self.steps): yield torch.nonzero(torch.rand(self.n, generator=g) < self.sample_rate).flatten().tolist()
+
 # %% ../nbs/02_data.ipynb #8b035a46
 @dataclass
 class TaskSummary:
@@ -470,7 +483,7 @@ def read_csv(path, # the file
                         f"header {df.columns[0]!r}, sep={sep!r}", f"Pass sep={others[0]!r} (on the command line: --sep {others[0]!r}).")
     return df
 
-# %% ../nbs/02_data.ipynb #26fbb54e
+# %% ../nbs/02_data.ipynb #7bdd3360
 class Task:
     "The data side of a classification problem: examples, labels, groups, splits and batching."
     def __init__(self, kind:str, splits:dict, classes:list, max_length:int=128, tokenizer=None, image_size=None, features=None,
@@ -596,6 +609,7 @@ class Task:
                    batch_size:int=16, shuffle:bool|None=None, # None: shuffle the train split only
                    seed:int=0, drop_last:bool=False,
                    by_length:bool=False, # batch texts of similar length together (`LengthGroupedSampler`)
+                   poisson:bool=False, # Poisson sampling for DP-SGD (`PoissonBatchSampler`): batch_size is then the expected size
                    num_workers:int=0,
                    tokenizer=None) -> DataLoader: # text: tokenize with this instead of `task.tokenizer` (cached per tokenizer)
         "A torch `DataLoader` of dict batches: the one batching path of tunebook."
@@ -603,6 +617,9 @@ class Task:
         if not isinstance(batch_size, int) or batch_size < 1: raise ConfigError("batch_size must be a positive int.", batch_size, "Pass e.g. batch_size=16.")
         shuffle = (s is self.splits.get('train')) if shuffle is None else shuffle
         kw = dict(collate_fn=self._collate(s, tokenizer), num_workers=num_workers)
+        if poisson and by_length: raise ConfigError("Poisson sampling and length grouping exclude each other.", "poisson=True, by_length=True",
+                                                    "Use poisson=True alone for DP-SGD.")
+        if poisson: return DataLoader(range(len(s)), batch_sampler=PoissonBatchSampler(len(s), batch_size, seed), **kw)
         if by_length:
             sampler = LengthGroupedSampler(self._lengths(s, tokenizer), batch_size, shuffle, seed, drop_last)
             return DataLoader(range(len(s)), batch_sampler=sampler, **kw)
