@@ -23,6 +23,7 @@ from tunebook.audit.robust import attack, corruption_accuracy
 from tunebook.audit.robust_text import word_attack, noise_accuracy, EmbeddingAdversarialTraining
 from tunebook.audit.pii import scan_pii, redact_pii
 from tunebook.audit.membership import membership_audit
+from tunebook.audit.privacy import DP
 from tunebook.attack_widget import AttackViewer
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
@@ -222,6 +223,9 @@ CASES = [
     ('AttackViewer: split typo', lambda: AttackViewer(MODEL, TASK, split='tset'), ConfigError, "no tset split"),
     ('scan_pii: kind typo', lambda: scan_pii(TASK, kinds=['emails']), ConfigError, "Did you mean 'email'"),
     ('scan_pii: one string', lambda: scan_pii('call me'), ConfigError, "a list of texts"),
+    ('DP: neither ε nor σ', lambda: DP(), ConfigError, "either a target ε or a noise multiplier"),
+    ('DP: δ of 1/n or more', lambda: tuner(max_steps=2, callbacks=[DP(target_epsilon=3, delta=0.1)]).fit(), ConfigError, "δ must be below"),
+    ('DP: an ε that cannot be reached', lambda: tuner(max_steps=50, callbacks=[DP(target_epsilon=1e-5, delta=1e-3)]).fit(), ConfigError, "cannot be reached"),
     ('membership_audit: members are non-members', lambda: membership_audit(MODEL, TASK, 'train', 'train'), ConfigError, "must be different splits"),
     ('membership_audit: split typo', lambda: membership_audit(MODEL, TASK, non_members='tset'), ConfigError, "not in the task"),
     ('redact_pii: an image task', lambda: redact_pii(IMG_TASK), ConfigError, "scanned in texts"),
