@@ -12,9 +12,11 @@ With --text, also the word attack on the reviews MiniLM (fine-tuned as in the ex
 training reviews of 64 tokens, 2 epochs), for each seed: `word_attack` and `random_attack` with the same budget
 (at most 20% of a review's words) on up to --text-examples test reviews the model classifies correctly.
 Targets: the word attack succeeds on >= 80% of them, and at least 3x as often as the random baseline.
-Embedding-space adversarial training for text is not built yet, so it is not measured here.
+The same MiniLM is also fine-tuned with `EmbeddingAdversarialTraining` (FreeLB-style, radius --text-eps of each
+review's embedding norm, 3 ascent steps) and attacked the same way: its clean test accuracy and the word
+attack's success on it are reported beside the standard model's, whatever they are (no target).
 
-Usage: python benchmarks/bench_robust.py [--seeds S] [--epochs E] [--eps EPS] [--text] [--text-examples N]
+Usage: python benchmarks/bench_robust.py [--seeds S] [--epochs E] [--eps EPS] [--text] [--text-examples N] [--text-eps E] [--no-images]
 Writes benchmarks/results/bench_robust-<time>.json.
 """
 import os, json, time, argparse, platform, copy
@@ -54,25 +56,36 @@ def run(seed:int, epochs:int, eps:float) -> dict:
               f"(attack {out[name]['attack_ms_per_example']:.1f} ms/example, training {train_s:.0f} s)", flush=True)
     return out
 
-def text_run(seed:int, n:int) -> dict:
-    "Success, words changed, queries and seconds of the word attack and the random baseline on the reviews MiniLM."
+def reviews_task(seed:int):
+    "800 training and 200 test reviews (64 tokens), sampled with `seed`."
     from tunebook.assets import load_reviews
     from tunebook.data import Task
-    from tunebook.models import load_model
-    from tunebook.train import Tuner
-    from tunebook.audit.robust_text import word_attack, random_attack
     df = load_reviews()
     small = pd.concat([df[df.split == 'train'].sample(800, random_state=seed), df[df.split == 'test'].sample(200, random_state=seed)])
-    task = Task.from_df(small, text='review', label='score', split='split', seed=seed, max_length=64)
-    tuner = Tuner(load_model('minilm', task, seed=seed), task, epochs=2, batch_size=16, seed=seed, progress=False)
-    tuner.fit()
-    model = tuner.model.eval()
-    out = {}
-    for name, fn in (('word attack', word_attack), ('random', random_attack)):
-        s = fn(model, task, 'test', max_share=0.2, max_examples=n, seed=seed).summary()
-        out[name] = {k: float(v) for k, v in s.items()}
-        print(f"seed {seed} {name:<12s} success {s.success_rate:.3f} of {int(s.attacked)} attacked, words changed "
-              f"{s.words_changed_share:.3f}, queries {s.queries:.0f}, {s.seconds_per_example:.2f} s per example", flush=True)
+    return Task.from_df(small, text='review', label='score', split='split', seed=seed, max_length=64)
+
+def text_run(seed:int, n:int, eps:float) -> dict:
+    "Clean accuracy, and success, words changed, queries and seconds of the attacks, for standard and FreeLB training."
+    from tunebook.eval import evaluate
+    from tunebook.models import load_model
+    from tunebook.train import Tuner
+    from tunebook.audit.robust_text import word_attack, random_attack, EmbeddingAdversarialTraining
+    task, out = reviews_task(seed), {}
+    for training, objective in (('standard', None), ('embedding adversarial training', EmbeddingAdversarialTraining(eps=eps))):
+        t0 = time.perf_counter()
+        tuner = Tuner(load_model('minilm', task, seed=seed), task, epochs=2, batch_size=16, seed=seed, progress=False,
+                      **({} if objective is None else dict(objective=objective)))
+        tuner.fit()
+        model, train_s = tuner.model.eval(), time.perf_counter() - t0
+        clean = evaluate(model, task, 'test').accuracy
+        attacks = (('word attack', word_attack), ('random', random_attack)) if objective is None else (('word attack', word_attack),)
+        for name, fn in attacks:
+            s = fn(model, task, 'test', max_share=0.2, max_examples=n, seed=seed).summary()
+            key = name if objective is None else f'{name} ({training})'
+            out[key] = dict(clean_accuracy=clean, train_seconds=train_s, **{k: float(v) for k, v in s.items()})
+            print(f"seed {seed} {key:<45s} clean {clean:.3f}; success {s.success_rate:.3f} of {int(s.attacked)} attacked, words changed "
+                  f"{s.words_changed_share:.3f}, queries {s.queries:.0f}, {s.seconds_per_example:.2f} s per example "
+                  f"(training {train_s:.0f} s)", flush=True)
     return out
 
 def main(argv=None):
@@ -82,6 +95,7 @@ def main(argv=None):
     ap.add_argument('--eps', type=float, default=0.1)
     ap.add_argument('--text', action='store_true')
     ap.add_argument('--text-examples', type=int, default=100)
+    ap.add_argument('--text-eps', type=float, default=0.02)
     ap.add_argument('--no-images', action='store_true')
     a = ap.parse_args(argv)
     torch.set_num_threads(int(os.environ.get('TUNEBOOK_THREADS', '2')))
@@ -97,12 +111,16 @@ def main(argv=None):
         print(f"\nrobust accuracy gain {gain * 100:+.1f} points, clean accuracy lost {cost * 100:.1f} points")
     text_runs, text_mean = [], None
     if a.text:
-        text_runs = [text_run(s, a.text_examples) for s in range(a.seeds)]
+        text_runs = [text_run(s, a.text_examples, a.text_eps) for s in range(a.seeds)]
         text_mean = {m: {k: float(np.mean([r[m][k] for r in text_runs])) for k in text_runs[0][m]} for m in text_runs[0]}
         print(f"\nword attack on the reviews MiniLM, means over {a.seeds} seeds:")
         print(pd.DataFrame(text_mean).T.round(3).to_string())
         w, r = text_mean['word attack'], text_mean['random']
+        h = text_mean['word attack (embedding adversarial training)']
+        print(f"\nembedding adversarial training (eps {a.text_eps}): clean accuracy {h['clean_accuracy'] - w['clean_accuracy']:+.3f}, "
+              f"word attack success {h['success_rate'] - w['success_rate']:+.3f} against standard training")
         targets |= {'word attack succeeds on >= 80%': w['success_rate'] >= 0.8,
+                    'words changed <= 20%': w['words_changed_share'] <= 0.2,
                     'word attack >= 3x the random baseline': w['success_rate'] >= 3 * r['success_rate']}
     print(f"\n{'target':<40s} status")
     for k, v in targets.items(): print(f'{k:<40s} {status(v)}')
