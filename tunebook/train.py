@@ -423,7 +423,13 @@ def _epoch_cycle(self:Tuner):
     self._event('on_epoch_end')
     self.epoch, self._batch = self.epoch + 1, 0
 
-# %% ../nbs/05_train.ipynb #46aadc72
+# %% ../nbs/05_train.ipynb #e45778b5
+@patch
+def _stateful_callbacks(self:Tuner) -> list:
+    "(name, callback) of the callbacks whose state a checkpoint keeps (those with `state_dict` and `load_state_dict`)."
+    stateful = [cb for cb in self.callbacks if hasattr(cb, 'state_dict')]
+    return [(f'{type(cb).__name__}.{i}', cb) for i, cb in enumerate(stateful)]
+
 @patch
 def save(self:Tuner, path, # the checkpoint folder to write (replaced atomically)
          overwrite:bool=False) -> Path: # replace a folder that is not a tunebook checkpoint
@@ -437,6 +443,7 @@ def save(self:Tuner, path, # the checkpoint folder to write (replaced atomically
         state = {'step': self.step, 'epoch': self.epoch, 'batch': self._batch, 'epoch_done': self._epoch_done, 'acc_step': acc.step,
                  'n_seen': self.n_seen, 'best': self.best, 'scheduler': self.sched.state_dict(), 'optimizer': opt_rest,
                  'history': asdict(self.history), 'rng': rng_js}
+        state['callbacks'] = {k: cb.state_dict() for k, cb in self._stateful_callbacks()}
     manifest = {'classes': list(self.task.classes), 'step': self.step, 'epoch': self.epoch, 'method': self.method.spec(),
                 'hparams': asdict(self.cfg), 'model': type(base_model(self.model)).__name__, 'best': self.best, 'objective': repr(self.objective),
                 'metrics': self.last_metrics.as_dict() if self.last_metrics else None}
@@ -451,7 +458,7 @@ def _load_weights(self:Tuner, path):
     except RuntimeError as e: raise CheckpointError("The checkpoint's weights do not fit this model.", str(e).splitlines()[0][:300],
                                                     "Pass the same architecture and method the checkpoint was trained with.") from None
 
-# %% ../nbs/05_train.ipynb #a29170ab
+# %% ../nbs/05_train.ipynb #64285225
 _SAME_RUN = ('batch_size', 'grad_accum', 'seed')
 
 def _key(o): return json.dumps(o, sort_keys=True, default=jsonable)
@@ -471,13 +478,23 @@ def _resume(self:Tuner, path, man:dict): # the checkpoint folder and its verifie
         raise CheckpointError(f"The checkpoint is at step {st['step']}, but this run stops after {self.total_steps} steps: there is nothing left to train.",
                               f"checkpoint step {st['step']}, max_steps={self.cfg.max_steps}, epochs={self.epochs}",
                               f"Resume with more steps (max_steps > {st['step']}, or more epochs), or load the weights with Tuner.load(path, model, task).")
+    self._check_callback_states(st)
     self._load_weights(path)
     self.opt.load_state_dict(unflatten_optimizer(read_tensors(path, 'optimizer'), st['optimizer']))
     self.sched.load_state_dict(st['scheduler'])
     self.step, self.epoch, self._batch, self.n_seen, self.best = st['step'], st['epoch'], st['batch'], st['n_seen'], st['best']
     self.accelerator.step, self.history = st['acc_step'], History(**st['history'])
     if st['epoch_done']: self.epoch, self._batch = self.epoch + 1, 0
+    for k, cb in self._stateful_callbacks(): cb.load_state_dict(st['callbacks'][k])
     self._rng = (st['rng'], read_tensors(path, 'rng'))
+
+@patch
+def _check_callback_states(self:Tuner, st:dict):
+    "Refuse a checkpoint whose run kept state for other callbacks than this run has (e.g. a private run resumed without DP)."
+    theirs, mine = set(st.get('callbacks', {})), {k for k, _ in self._stateful_callbacks()}
+    if theirs != mine:
+        raise CheckpointError("The checkpoint's run kept state for other callbacks than this run has.", f"{sorted(theirs)} vs {sorted(mine)}",
+                              "Resume with the same stateful callbacks (e.g. the same DP(...)) as the run that wrote the checkpoint.")
 
 # %% ../nbs/05_train.ipynb #0b0c10fe
 @patch(cls_method=True)
