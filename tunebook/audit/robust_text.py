@@ -125,40 +125,41 @@ def mark_words(text:str, changed) -> str:
         last = b
     return ''.join(out) + html.escape(text[last:])
 
-# %% ../../nbs/07f_robust_text.ipynb #666de55a
-def _true_probs(model, task, texts:list, label:int, batch_size:int) -> np.ndarray:
-    "The probability of class `label` for each text."
-    return predict(model, task, texts, batch_size=batch_size).probs[:, label]
+# %% ../../nbs/07f_robust_text.ipynb #d8eeee45
+def _class_probs(model, task, texts:list, batch_size:int) -> np.ndarray:
+    "Every class's probability for each text [N, n_classes]."
+    return predict(model, task, texts, batch_size=batch_size).probs
 
 def _candidates(word:str, neighbours, kinds) -> list[str]:
     "Replacements of `word`: embedding neighbours and/or typos."
     return (neighbours(word) if 'embedding' in kinds else []) + (char_edits(word) if 'typo' in kinds else [])
 
 def _attack_one(model, task, text:str, label:int, budget_share:float, neighbours, kinds, batch_size:int, rng, random:bool) -> dict:
-    "One example: greedy by importance (or random positions), until the prediction changes or the budget is spent."
+    "One example: greedy by importance (or random positions), until the predicted class changes or the budget is spent."
     spans = _words(text)
     eligible = [i for i, (a, b) in enumerate(spans) if _eligible(text[a:b])]
     budget = max(1, int(budget_share * len(spans)))
-    p0, queries = float(_true_probs(model, task, [text], label, batch_size)[0]), 1
+    first, queries = _class_probs(model, task, [text], batch_size)[0], 1
+    p0, fooled = float(first[label]), first.argmax() != label
     if random: order = list(rng.permutation(eligible))
     else:
         without = [text[:spans[i][0]] + text[spans[i][1]:] for i in eligible]  # leave one out
-        drops = p0 - _true_probs(model, task, without, label, batch_size) if without else np.array([])
+        drops = p0 - _class_probs(model, task, without, batch_size)[:, label] if without else np.array([])
         queries += len(without)
         order = [eligible[j] for j in np.argsort(-drops, kind='stable')]
     current, p, path, changed = text, p0, [p0], []
     for i in order:
-        if len(changed) >= budget or p < 0.5: break
+        if len(changed) >= budget or fooled: break
         a, b = _words(current)[i]
         options = _candidates(current[a:b], neighbours, kinds)
         if not options: continue
         if random: options = [options[rng.integers(len(options))]]
         trials = [_replace(current, (a, b), o) for o in options]
-        probs = _true_probs(model, task, trials, label, batch_size)
+        probs = _class_probs(model, task, trials, batch_size)
         queries += len(trials)
-        best = int(np.argmin(probs))
-        if not random and probs[best] >= p: continue  # no candidate helps: leave the word
-        current, p = trials[best], float(probs[best])
+        best = int(np.argmin(probs[:, label]))
+        if not random and probs[best, label] >= p: continue  # no candidate helps: leave the word
+        current, p, fooled = trials[best], float(probs[best, label]), probs[best].argmax() != label
         changed.append(i); path.append(p)
     return dict(adversarial=current, queries=queries, words=len(spans), changed=changed, path=path, p_after=p)
 
@@ -212,7 +213,7 @@ def random_attack(model:nn.Module, task, examples='test', max_share:float=0.2, k
     "The baseline: as many changes as `word_attack` may make, at random eligible words, with random candidates."
     return _run_attack(model, task, examples, 'random', max_share, kinds, n_neighbours, max_examples, batch_size, seed, progress)
 
-# %% ../../nbs/07f_robust_text.ipynb #3d4f5048
+# %% ../../nbs/07f_robust_text.ipynb #498d78cb
 NOISE = ('typo', 'case', 'punctuation')
 
 def add_noise(text:str, kind:str, rate:float, rng) -> str:
@@ -234,6 +235,7 @@ def add_noise(text:str, kind:str, rate:float, rng) -> str:
 def noise_accuracy(model, task, examples='test', kinds=NOISE, rates=(0.05, 0.1, 0.2, 0.3), seed:int=0) -> CorruptionResult:
     "Accuracy on the texts with each kind of noise at each rate (rate 0: clean), through the evaluation path."
     if task.kind != 'text': raise ConfigError("Typing noise needs a text task.", task.kind, "Use corruption_accuracy() for images.")
+    kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
     for k in kinds:
         if k not in NOISE: raise ConfigError("Unknown kind of noise.", k, f"{close_matches(k, NOISE)}Use some of {list(NOISE)}.")
     split, _ = as_split(task, examples)
