@@ -14,7 +14,7 @@ from ..viz import draw_on, new_figure, fig_png, png_img
 __all__ = ['PII_PATTERNS', 'PII_KINDS', 'PLACEHOLDERS', 'luhn_ok', 'iban_ok', 'PiiMatch', 'find_pii', 'mask', 'PiiReport',
            'scan_pii', 'redact', 'redact_pii']
 
-# %% ../../nbs/07g_pii.ipynb #dccf28c5
+# %% ../../nbs/07g_pii.ipynb #dc847e31
 def luhn_ok(digits:str) -> bool:
     "Whether a string of digits passes the Luhn checksum of payment card numbers."
     total = 0
@@ -41,7 +41,8 @@ _PHONE = (r'(?:\+\d{1,3}[ .-]?|\d{1,4}[ .-])?(?:\(\d{1,4}\)[ .-]?)?'  # country 
 PII_PATTERNS = {  # kind -> (pattern, check of the matched text); in order of priority
     'card': (rf'{_START}\d(?:[ -]?\d){{12,18}}{_END}', lambda s: luhn_ok(_DIGITS(s))),
     'iban': (r'\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b', iban_ok),
-    'ip': (r'(?<![\w.:])(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7})(?![\w.:])', _ip_ok),
+    'ip': (r'(?<![\w.:])(?:\d{1,3}(?:\.\d{1,3}){3}(?!\w)(?!\.\d)'  # IPv4 (a port or a full stop may follow)
+           r'|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w.:]))', _ip_ok),  # IPv6
     'email': (r"\b[\w.%+'-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b", lambda s: True),
     'phone': (rf'{_START}(?:\+\d{{9,15}}|{_PHONE}){_END}', lambda s: 9 <= len(_DIGITS(s)) <= 15),
 }
@@ -73,7 +74,7 @@ def find_pii(text:str, kinds=PII_KINDS) -> list[PiiMatch]:
                 found.append(PiiMatch(kind, m.start(), m.end(), m.group()))
     return sorted(found, key=lambda m: m.start)
 
-# %% ../../nbs/07g_pii.ipynb #4997d608
+# %% ../../nbs/07g_pii.ipynb #77bdd8cc
 def mask(value:str, kind:str) -> str:
     "`value` with most of it hidden: enough to recognise the kind and tell matches apart, not to reuse them."
     if kind == 'email':
@@ -112,13 +113,15 @@ class PiiReport:
         return (f"<p>{html.escape(repr(self))}</p>" + self.counts.to_html(escape=True)
                 + self.examples.head(n).to_html(index=False, escape=True) + png_img(fig_png(ax.figure), 'personal data found'))
 
-def _context(text:str, m:PiiMatch, width:int=30) -> str:
-    "The words around a match, with the match (and any other personal data nearby) masked."
+def _context(text:str, found:list, m:PiiMatch, width:int=30) -> str:
+    "The words around match `m`, every match of the text (`found`) that reaches into them masked whole."
     a, b = max(0, m.start - width), min(len(text), m.end + width)
+    near = [o for o in found if o.end > a and o.start < b]
+    a, b = min([a] + [o.start for o in near]), max([b] + [o.end for o in near])  # never cut a match in two
     out, last = [], a
-    for o in find_pii(text[a:b]):
-        out += [text[last:a + o.start], mask(o.value, o.kind)]
-        last = a + o.end
+    for o in near:
+        out += [text[last:o.start], mask(o.value, o.kind)]
+        last = o.end
     return ('…' if a else '') + ''.join(out) + text[last:b] + ('…' if b < len(text) else '')
 
 def _texts_of(source) -> dict:
@@ -126,7 +129,7 @@ def _texts_of(source) -> dict:
     if hasattr(source, 'splits'):
         if source.kind != 'text': raise ConfigError("Personal data is scanned in texts.", source.kind, "Scan a text task (or a list of texts).")
         return {name: list(s.x) for name, s in source.splits.items()}
-    if isinstance(source, str) or not all(isinstance(t, str) for t in source):
+    if not isinstance(source, (list, tuple)) or not all(isinstance(t, str) for t in source):
         raise ConfigError("Pass a text task or a list of texts.", type(source).__name__, "e.g. scan_pii(task) or scan_pii(['a text', ...]).")
     return {'texts': list(source)}
 
@@ -140,7 +143,7 @@ def scan_pii(source, # a text `Task` (every split is scanned) or a list of texts
         for k in kinds:
             counts.append(dict(split=split, kind=k, texts=sum(any(m.kind == k for m in f) for f in found),
                                matches=sum(m.kind == k for f in found for m in f)))
-        rows += [dict(split=split, position=i, kind=m.kind, value=mask(m.value, m.kind), context=_context(t, m))
+        rows += [dict(split=split, position=i, kind=m.kind, value=mask(m.value, m.kind), context=_context(t, f, m))
                  for i, (t, f) in enumerate(zip(xs, found)) for m in f]
     examples = pd.DataFrame(rows, columns=['split', 'position', 'kind', 'value', 'context'])
     return PiiReport(pd.DataFrame(counts).set_index(['split', 'kind']), examples, {s: len(x) for s, x in texts.items()})
