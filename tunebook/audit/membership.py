@@ -44,7 +44,7 @@ def attack_metrics(members:np.ndarray, non_members:np.ndarray, fprs=(0.01, 0.001
     out = {'auc': float(roc_auc_score(y, np.r_[members, non_members]))}
     return out | {f'tpr@{f:g}': tpr_at_fpr(members, non_members, f) for f in fprs}
 
-# %% ../../nbs/07h_membership.ipynb #cde210ac
+# %% ../../nbs/07h_membership.ipynb #09af19f0
 def _bootstrap(members:np.ndarray, non_members:np.ndarray, n_boot:int, rng, fprs) -> pd.DataFrame:
     "The metrics of `n_boot` resamples (members and non-members drawn separately, with replacement)."
     rows = [attack_metrics(rng.choice(members, len(members)), rng.choice(non_members, len(non_members)), fprs) for _ in range(n_boot)]
@@ -105,6 +105,8 @@ def membership_audit(models, task, # a model, or a dict of name -> model (e.g. a
                      n_boot:int=200, seed:int=0, fprs=(0.01, 0.001), top:int=10) -> MembershipAudit:
     "The loss attack (and RMIA, with references) on members and non-members: AUC and TPR at low FPR, with intervals."
     models = models if isinstance(models, dict) else {'model': models}
+    if not models: raise ConfigError("There is no model to audit.", models, "Pass a model, or a dict of name -> model.")
+    check_number('n', n, integer=True, low=10, none=True, example=500)
     _check_audit(task, members, non_members, population, references, n_boot)
     mem, non = _split_of(task, members, 'members'), _split_of(task, non_members, 'non-members')
     rng = np.random.default_rng(seed)
