@@ -423,11 +423,11 @@ def _epoch_cycle(self:Tuner):
     self._event('on_epoch_end')
     self.epoch, self._batch = self.epoch + 1, 0
 
-# %% ../nbs/05_train.ipynb #e45778b5
+# %% ../nbs/05_train.ipynb #e91ea850
 @patch
 def _stateful_callbacks(self:Tuner) -> list:
     "(name, callback) of the callbacks whose state a checkpoint keeps (those with `state_dict` and `load_state_dict`)."
-    stateful = [cb for cb in self.callbacks if hasattr(cb, 'state_dict')]
+    stateful = [cb for cb in self.callbacks if hasattr(cb, 'state_dict') and hasattr(cb, 'load_state_dict')]
     return [(f'{type(cb).__name__}.{i}', cb) for i, cb in enumerate(stateful)]
 
 @patch
@@ -458,7 +458,7 @@ def _load_weights(self:Tuner, path):
     except RuntimeError as e: raise CheckpointError("The checkpoint's weights do not fit this model.", str(e).splitlines()[0][:300],
                                                     "Pass the same architecture and method the checkpoint was trained with.") from None
 
-# %% ../nbs/05_train.ipynb #64285225
+# %% ../nbs/05_train.ipynb #025e8ec4
 _SAME_RUN = ('batch_size', 'grad_accum', 'seed')
 
 def _key(o): return json.dumps(o, sort_keys=True, default=jsonable)
@@ -495,6 +495,8 @@ def _check_callback_states(self:Tuner, st:dict):
     if theirs != mine:
         raise CheckpointError("The checkpoint's run kept state for other callbacks than this run has.", f"{sorted(theirs)} vs {sorted(mine)}",
                               "Resume with the same stateful callbacks (e.g. the same DP(...)) as the run that wrote the checkpoint.")
+    for k, cb in self._stateful_callbacks():  # a callback may refuse its state now, before anything is loaded
+        if hasattr(cb, 'check_state'): cb.check_state(st['callbacks'][k])
 
 # %% ../nbs/05_train.ipynb #0b0c10fe
 @patch(cls_method=True)

@@ -35,7 +35,7 @@ def dp_ready(model):
                                "Replace them by layers that treat each example on its own (e.g. LayerNorm or GroupNorm).")
     return fixed
 
-# %% ../../nbs/07i_privacy.ipynb #72c76523
+# %% ../../nbs/07i_privacy.ipynb #b4f56e2d
 ACCOUNTANTS = ('rdp', 'prv', 'gdp')
 
 class DP(Callback):
@@ -103,13 +103,19 @@ class DP(Callback):
     def state_dict(self) -> dict:
         "What a checkpoint keeps: the accountant's history, σ and the sample rate."
         return {'history': [list(h) for h in self.engine.accountant.history], 'sigma': self.optimizer.noise_multiplier,
-                'sample_rate': self.sample_rate}
+                'sample_rate': self.sample_rate, 'total_steps': self.tuner.total_steps}
 
-    def load_state_dict(self, state:dict):
-        "Continue a private run from a checkpoint: its accountant and σ (the run goes on spending from where it was)."
+    def check_state(self, state:dict):
+        "Refuse a private checkpoint of another sampling rate or length of run (its σ was calibrated for that run)."
         if abs(state['sample_rate'] - self.sample_rate) > 1e-12:
             raise CheckpointError("The checkpoint's private run sampled batches at another rate.", f"{state['sample_rate']} vs {self.sample_rate}",
                                   "Resume with the same batch_size and training data.")
+        if state['total_steps'] != self.tuner.total_steps:
+            raise CheckpointError("The checkpoint's private run was planned for another number of steps, which its σ and ε depend on.",
+                                  f"{state['total_steps']} vs {self.tuner.total_steps} steps", "Resume with the run's max_steps or epochs.")
+
+    def load_state_dict(self, state:dict):
+        "Continue a private run from a checkpoint: its accountant and σ (the run goes on spending from where it was)."
         self.engine.accountant.history = [tuple(h) for h in state['history']]
         self.optimizer.noise_multiplier, self._resumed = state['sigma'], True
 
