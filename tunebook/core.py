@@ -9,9 +9,9 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['logger', 'OUTPUT_MARKER', 'TunebookError', 'DataError', 'ConfigError', 'AssetNotFoundError', 'CheckpointError',
-           'MissingDependencyError', 'close_matches', 'TunebookWarning', 'warn', 'check_number', 'set_verbosity',
-           'verbose', 'lazy_import', 'set_seed', 'available_devices', 'get_device', 'atomic_write', 'replace_dir',
-           'atomic_dir', 'output_dir', 'jsonable', 'is_offline']
+           'MissingDependencyError', 'close_matches', 'TunebookWarning', 'warn', 'check_choices', 'check_number',
+           'set_verbosity', 'verbose', 'lazy_import', 'set_seed', 'available_devices', 'get_device', 'atomic_write',
+           'replace_dir', 'atomic_dir', 'output_dir', 'jsonable', 'is_offline']
 
 # %% ../nbs/00_core.ipynb #d910e016
 class TunebookError(Exception):
@@ -49,7 +49,7 @@ def close_matches(name:str, options, n:int=3) -> str:
     lut = {str(o).lower(): str(o) for o in options}
     return f"Did you mean {', '.join(repr(lut[h]) for h in hits)}? " if hits else ""
 
-# %% ../nbs/00_core.ipynb #8c156aa3
+# %% ../nbs/00_core.ipynb #99445a2f
 class TunebookWarning(UserWarning):
     "Input that is probably not what the user meant; tunebook goes on, and says so."
 
@@ -67,6 +67,15 @@ def _range_text(integer:bool, low, high, low_open:bool, high_open:bool) -> str:
     if low is not None: return f"{what} {'>' if low_open else '>='} {low}"
     if high is not None: return f"{what} {'<' if high_open else '<='} {high}"
     return f"a finite {what.split()[-1]}"
+
+def check_choices(what:str, # what the values are, for the message, e.g. 'kind of noise'
+                  values, # one value or several
+                  allowed) -> tuple: # the values that are valid
+    "`values` as a tuple (one string is one value), each checked against `allowed`, with a 'did you mean'."
+    values = (values,) if isinstance(values, str) else tuple(values)
+    for v in values:
+        if v not in allowed: raise ConfigError(f"Unknown {what}.", v, f"{close_matches(str(v), list(allowed))}Use some of {list(allowed)}.")
+    return values
 
 def check_number(name:str, # the argument's name, for the message
                  value, # what the caller passed
