@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from tqdm.auto import tqdm
 from .core import ConfigError, lazy_import, atomic_dir, output_dir
+from .secure import check_key
 from .eval import metric_mode, is_better
 
 # %% auto #0
@@ -16,7 +17,7 @@ __all__ = ['Callback', 'ProgressCallback', 'EarlyStopping', 'Checkpoint', 'Track
 
 # %% ../nbs/05c_callbacks.ipynb #dbde05f3
 _EVENTS = ('on_setup', 'on_fit_start', 'on_epoch_start', 'on_step_start', 'on_batch_start', 'on_loss', 'on_before_step',
-           'on_step_end', 'on_eval_end', 'on_epoch_end', 'on_fit_end', 'on_interrupt')
+           'on_step_end', 'on_eval_end', 'on_epoch_end', 'on_fit_end', 'on_interrupt', 'on_fit_error')
 
 class Callback:
     "Base of the callbacks: override any of the `on_*` events; `order` sorts them (lower runs first)."
@@ -33,6 +34,7 @@ class Callback:
     def on_epoch_end(self): "After an epoch (and its evaluation)."
     def on_fit_end(self): "At the end of fit, also after an interrupt."
     def on_interrupt(self): "When fit stops on KeyboardInterrupt."
+    def on_fit_error(self): "When fit stops on an error (in setup, resume or training): undo what `on_setup` attached."
 
 # %% ../nbs/05c_callbacks.ipynb #f09d220e
 class ProgressCallback(Callback):
@@ -63,6 +65,8 @@ class ProgressCallback(Callback):
         self.bar.write(f"epoch {t.epoch} step {t.step}: " + ', '.join(f"{k} {v:.4f}" for k, v in t.last_metrics.as_dict().items()))
     def on_interrupt(self): self.bar.write(f"interrupted at step {self.tuner.step}; the model keeps the weights of that step")
     def on_fit_end(self): self.bar.close()
+    def on_fit_error(self):
+        if self.bar is not None: self.bar.close()
 
 # %% ../nbs/05c_callbacks.ipynb #2170974d
 class EarlyStopping(Callback):
@@ -96,10 +100,12 @@ class Checkpoint(Callback):
     order = 50
     def __init__(self, dir='checkpoints', # folder holding 'last' and 'best'
                  every:int|str='epoch', # save every N optimizer steps, or 'epoch'
-                 overwrite:bool=False): # replace 'last' and 'best' even when they are not tunebook checkpoints
+                 overwrite:bool=False, # replace 'last' and 'best' even when they are not tunebook checkpoints
+                 key=None): # a `tunebook.secure.Key`: write the checkpoints encrypted
         if every != 'epoch' and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
             raise ConfigError("every must be a positive number of steps or 'epoch'.", every, "Use e.g. every=100 or every='epoch'.")
-        self.dir, self.every, self.overwrite, self.best_step = Path(dir).expanduser(), every, overwrite, None
+        check_key(key)
+        self.dir, self.every, self.overwrite, self.best_step, self.key = Path(dir).expanduser(), every, overwrite, None, key
 
     def on_setup(self):
         "Check before training that 'last' and 'best' can be written without destroying anything."
@@ -114,7 +120,7 @@ class Checkpoint(Callback):
     def save(self):
         "Write 'last'; copy it to 'best' when this step's evaluation is the best so far."
         t = self.tuner
-        last = t.save(self.dir/'last', overwrite=self.overwrite)
+        last = t.save(self.dir/'last', overwrite=self.overwrite, key=self.key)
         if t.best and t.best['step'] == t.step and self.best_step != t.step and t.accelerator.is_main_process:
             with atomic_dir(self.dir/'best', 'checkpoint', self.overwrite) as tmp: shutil.copytree(last, tmp, dirs_exist_ok=True)
             self.best_step = t.step

@@ -4,14 +4,15 @@
 
 # %% ../nbs/05d_checkpoint.ipynb #56b1ad1b
 from __future__ import annotations
-import json, random, hashlib
+import json, random
 from pathlib import Path
 import numpy as np, torch
 import torch.nn as nn
-from .core import CheckpointError, atomic_dir, jsonable
+from .core import CheckpointError, atomic_dir, jsonable, sha256
+from .secure import seal
 
 # %% auto #0
-__all__ = ['FORMAT', 'flatten_optimizer', 'unflatten_optimizer', 'get_rng_state', 'set_rng_state', 'sha256', 'write_checkpoint',
+__all__ = ['FORMAT', 'flatten_optimizer', 'unflatten_optimizer', 'get_rng_state', 'set_rng_state', 'write_checkpoint',
            'read_manifest', 'read_tensors', 'save_model']
 
 # %% ../nbs/05d_checkpoint.ipynb #6552839f
@@ -52,18 +53,12 @@ def set_rng_state(js:dict, tensors:dict):
 # %% ../nbs/05d_checkpoint.ipynb #493f3686
 FORMAT = 'tunebook-checkpoint'
 
-def sha256(path) -> str:
-    "The sha256 hex digest of a file, read in 1 MiB chunks."
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
-    return h.hexdigest()
-
 def write_checkpoint(path, # the checkpoint folder (replaced atomically when it exists)
                      tensors:dict, # file stem -> dict of tensors, each written as <stem>.safetensors
                      jsons:dict, # file stem -> JSON-ready object, each written as <stem>.json
                      manifest:dict, # label set, step, hparams, ...; the file hashes are added
-                     overwrite:bool=False) -> Path: # replace a folder that is not a tunebook checkpoint
+                     overwrite:bool=False, # replace a folder that is not a tunebook checkpoint
+                     key=None) -> Path: # a `tunebook.secure.Key`: seal (encrypt) the folder with it
     "Write a checkpoint folder atomically: all files in a temporary folder, hashed, then renamed into place."
     from safetensors.torch import save_file
     with atomic_dir(path, 'checkpoint', overwrite) as tmp:
@@ -72,6 +67,7 @@ def write_checkpoint(path, # the checkpoint folder (replaced atomically when it 
         files = {p.name: sha256(p) for p in sorted(tmp.iterdir())}
         man = {'format': FORMAT, 'version': 1, **manifest, 'files': files}
         (tmp/'manifest.json').write_text(json.dumps(man, indent=1, default=jsonable))
+        if key is not None: seal(tmp, key, final=path)
     return Path(path)
 
 # %% ../nbs/05d_checkpoint.ipynb #fdf031e6

@@ -4,14 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #4ba03a58
 from __future__ import annotations
-import os, sys, json, math, numbers, random, difflib, importlib, tempfile, contextlib, shutil, warnings
+import os, sys, json, math, numbers, random, difflib, importlib, tempfile, contextlib, shutil, warnings, hashlib
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['logger', 'OUTPUT_MARKER', 'TunebookError', 'DataError', 'ConfigError', 'AssetNotFoundError', 'CheckpointError',
            'MissingDependencyError', 'close_matches', 'TunebookWarning', 'warn', 'check_choices', 'check_number',
            'set_verbosity', 'verbose', 'lazy_import', 'set_seed', 'available_devices', 'get_device', 'atomic_write',
-           'replace_dir', 'atomic_dir', 'output_dir', 'jsonable', 'is_offline']
+           'sha256', 'file_hashes', 'replace_dir', 'atomic_dir', 'output_dir', 'verify_output', 'jsonable',
+           'is_offline']
 
 # %% ../nbs/00_core.ipynb #d910e016
 class TunebookError(Exception):
@@ -193,6 +194,24 @@ def atomic_write(path, # the final file path
         raise
 
 # %% ../nbs/00_core.ipynb #64a3bc9a
+def sha256(path) -> str:
+    "The sha256 hex digest of a file, read in 1 MiB chunks."
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
+    return h.hexdigest()
+
+def file_hashes(folder:Path) -> dict:
+    "The sha256 of every file under `folder` (sub-folders included), by its '/'-separated path inside it."
+    files = sorted(p for p in Path(folder).rglob('*') if p.is_file())
+    return {p.relative_to(folder).as_posix(): sha256(p) for p in files}
+
+def _write_marker(folder:Path, kind:str):
+    "Write the marker of a finished output: its kind, its top-level names, and the sha256 of every file."
+    hashes = {name: h for name, h in file_hashes(folder).items() if name != OUTPUT_MARKER}  # e.g. one copied from another output
+    marker = {'format': f'tunebook-{kind}', 'files': sorted(x.name for x in folder.iterdir()), 'sha256': hashes}
+    (folder/OUTPUT_MARKER).write_text(json.dumps(marker, indent=1))
+
 def replace_dir(src:Path, # a complete folder
                 dst:Path): # where it should end up (replaced when it exists)
     "Move folder `src` to `dst`, replacing `dst`; the old contents are removed only after the move."
@@ -213,14 +232,14 @@ def atomic_dir(path, # the final folder
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.'))
     try:
         yield tmp
-        if kind is not None: (tmp/OUTPUT_MARKER).write_text(json.dumps({'format': f'tunebook-{kind}', 'files': sorted(x.name for x in tmp.iterdir())}))
+        if kind is not None: _write_marker(tmp, kind)
         replace_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 # %% ../nbs/00_core.ipynb #81087920
-OUTPUT_MARKER = 'tunebook.json'  # written into every folder tunebook writes: {"format": "tunebook-<kind>"}
+OUTPUT_MARKER = 'tunebook.json'  # written into every folder tunebook writes: its kind, its files and their sha256
 
 def _read_json(path:Path) -> dict:
     "A JSON object from `path`, or {} when it is missing or not one."
@@ -262,6 +281,17 @@ def output_dir(path, # the folder tunebook is about to write
         raise ConfigError(f"The folder is not empty and is not a tunebook {kind} (or holds files tunebook did not write): writing there would delete them.",
                           f"{p} holds {found}", f"Pass another path, or overwrite=True (the CLI's --overwrite) to replace the folder.")
     return p
+
+def verify_output(path) -> dict:
+    "The marker of a folder tunebook wrote, after checking each file against its sha256 ({} for a folder tunebook did not write)."
+    path = Path(path).expanduser(); marker = _read_json(path/OUTPUT_MARKER)
+    for name, digest in marker.get('sha256', {}).items():
+        f = path/name
+        if not f.is_file(): raise CheckpointError("A file listed in the folder's tunebook.json is missing.", str(f),
+                                                  "Copy the whole folder again, or write it again.")
+        if sha256(f) != digest: raise CheckpointError("A file does not match the sha256 in its folder's tunebook.json: it was changed or damaged.",
+                                                      str(f), "Copy the folder again from where it was written, or write it again.")
+    return marker
 
 # %% ../nbs/00_core.ipynb #e245c7b2
 def jsonable(o):

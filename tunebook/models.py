@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from safetensors import SafetensorError
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertForSequenceClassification
+from .secure import SEALED, opened, check_key
 from .assets import minilm_path
 from .tabular import tabular_model
 
@@ -113,7 +114,7 @@ def _not_found(name:str, detail:str) -> AssetNotFoundError:
 def _locate(name:str) -> str:
     "A local folder for `name` (a folder, or the cached snapshot of a Hub id when offline), or the Hub id itself when online."
     path = Path(name).expanduser()
-    if path.is_dir() and not (path/'config.json').is_file():
+    if path.is_dir() and not any((path/f).is_file() for f in ('config.json', SEALED)):
         raise AssetNotFoundError(f"The folder {name!r} holds no model: it has no config.json.", sorted(p.name for p in path.iterdir()),
                                  "Point at a folder written by model.save_pretrained(folder).")
     if path.is_file():
@@ -175,7 +176,7 @@ def _new_weights_line(name:str, missing, head:list[str], n_classes:int, seed:int
     return f"{name}: " + "; also ".join(parts)
 
 # %% ../nbs/03_models.ipynb #f93714b5
-def _load_hf(src:str, name:str, task, new_head:bool, trust_remote_code:bool, seed:int|None=None, **kw):
+def _load_hf(src:str, name:str, task, new_head:bool, trust_remote_code:bool, seed:int|None=None, allow_pickle:bool=False, **kw):
     "Load a Hugging Face sequence classifier from `src` with a head for `task`."
     try: config = AutoConfig.from_pretrained(src, trust_remote_code=trust_remote_code)
     except OSError as e:
@@ -188,6 +189,7 @@ def _load_hf(src:str, name:str, task, new_head:bool, trust_remote_code:bool, see
         raise ConfigError(f"transformers cannot build a model from {name!r}.", str(e).splitlines()[0],
                           "Point at a folder written by model.save_pretrained(folder), or at a Hub id of a text classifier.") from None
     if task is not None and _has_head(config) and not new_head: _check_labels(config, task, name)
+    kw.setdefault('use_safetensors', None if allow_pickle else True)  # a Hub id without safetensors is refused
     if task is not None: kw.update(id2label=dict(enumerate(task.classes)), label2id=task.c2i, ignore_mismatched_sizes=new_head)
     try:
         with _quiet_transformers():
@@ -224,25 +226,48 @@ def _seeded(seed:int|None):
         yield
 
 # %% ../nbs/03_models.ipynb #b16bf05a
+@contextlib.contextmanager
+def _readable(src:str, key):
+    "`src` as a folder that can be read: checked against its sha256, and decrypted when it is sealed (a name that is no folder as it is)."
+    if not Path(src).is_dir(): yield src; return
+    with opened(src, key) as folder: yield str(folder)
+
+_PICKLED = ('*.bin', '*.pt', '*.pth', '*.ckpt', '*.pkl')
+
+def _refuse_pickle(src:str, name:str, allow_pickle:bool):
+    "Refuse a model folder whose weights are stored with pickle only, unless the user opted in."
+    folder = Path(src)
+    if allow_pickle or not folder.is_dir() or any(folder.glob('*.safetensors')): return
+    pickled = sorted(p.name for pattern in _PICKLED for p in folder.glob(pattern))
+    if pickled: raise ConfigError(f"The weights of {name!r} are stored with pickle, which can run any code while they load; "
+                                  "tunebook loads safetensors only, unless asked.", pickled,
+                                  "Save the model again with model.save_pretrained(folder) (it writes safetensors), "
+                                  "or pass allow_pickle=True if you trust where the file came from.")
+
 def load_model(name_or_path, # a bundled alias (see `BUNDLED_MODELS`), a local folder or a Hub id
                task=None, # the `Task` the model is for: sizes and labels its head, and gets its tokenizer
                *, trust_remote_code:bool=False, # allow a Hub model to run its own Python code
                new_head:bool=False, # replace a trained classification head with a fresh one for `task`
                seed:int|None=None, # initialise new weights (the head) from this seed; None: from torch's global RNG
+               key=None, # the `tunebook.secure.Key` an encrypted export was written with
+               allow_pickle:bool=False, # load weights stored with pickle (.bin, .pt), which can run code while loading
                **kw) -> nn.Module: # passed on to `from_pretrained`, `tiny_text_model`, `pretrained_cnn` or `tabular_model`
     "A model for `task`: its head has one output per class, labelled with the class names."
     if not isinstance(name_or_path, (str, os.PathLike)):
         raise ConfigError("The model must be named by a string or a path.", type(name_or_path).__name__,
                           f"Pass a bundled alias ({', '.join(BUNDLED_MODELS)}), a folder or a Hub id.")
+    check_key(key)
     name = src = str(name_or_path)
     if name not in ('tiny-bert', 'mnist-cnn', 'mlp', 'logistic'): src = str(minilm_path()) if name == 'minilm' else _locate(name)
-    with _seeded(seed):
-        if name == 'tiny-bert': model = tiny_text_model(task, **kw)
-        elif name == 'mnist-cnn': model = _load_cnn(task, new_head, **kw)
-        elif name in ('mlp', 'logistic'): model = tabular_model(task, name, **kw)
-        else: model = _load_hf(src, name, task, new_head, trust_remote_code, seed, **kw)
-    if task is None: return model
-    _label_head(model.config, task, task.n_classes)
-    check_model_task(model, task)
-    _attach_tokenizer(task, name if name in BUNDLED_MODELS else src)
+    with _readable(src, key) as src:
+        _refuse_pickle(src, name, allow_pickle)
+        with _seeded(seed):
+            if name == 'tiny-bert': model = tiny_text_model(task, **kw)
+            elif name == 'mnist-cnn': model = _load_cnn(task, new_head, **kw)
+            elif name in ('mlp', 'logistic'): model = tabular_model(task, name, **kw)
+            else: model = _load_hf(src, name, task, new_head, trust_remote_code, seed, allow_pickle, **kw)
+        if task is None: return model
+        _label_head(model.config, task, task.n_classes)
+        check_model_task(model, task)
+        _attach_tokenizer(task, name if name in BUNDLED_MODELS else src)
     return model

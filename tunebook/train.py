@@ -4,12 +4,13 @@
 
 # %% ../nbs/05_train.ipynb #74d57299
 from __future__ import annotations
-import os, json, math, html, copy, warnings
+import os, json, math, html, copy, warnings, contextlib
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn
 from fastcore.basics import patch
 from .core import ConfigError, CheckpointError, close_matches, set_seed, get_device, atomic_dir, jsonable, check_number, output_dir, warn
+from .secure import opened, seal, check_key
 from .data import Task
 from .models import base_model, check_model_task
 from . import eval as tb_eval
@@ -381,16 +382,14 @@ def _weights_to_keep(self:Tuner) -> dict:
 # %% ../nbs/05_train.ipynb #af59e4ca
 @patch
 def fit(self:Tuner, epochs:int|None=None, # epochs to train (default: `cfg.epochs`, else the method's)
-        resume_from=None) -> History: # a checkpoint folder to resume exactly from
+        resume_from=None, # a checkpoint folder to resume exactly from
+        key=None) -> History: # the `tunebook.secure.Key` an encrypted `resume_from` was written with
     "Train the model; returns the `History` (also `tuner.history`)."
     check_number('epochs', epochs, integer=True, low=1, none=True, example=1)
-    man = None if resume_from is None else read_manifest(resume_from, self.task.classes)  # a bad folder fails before any work
-    set_seed(self.cfg.seed)
-    before = self._counters()
-    self._setup_fit(epochs)
-    if resume_from is not None:
-        try: self._resume(resume_from, man)
-        except CheckpointError: self._set_counters(before); raise  # refused before anything was loaded: as it was
+    with contextlib.nullcontext() if resume_from is None else opened(resume_from, key) as ck:
+        man = None if ck is None else read_manifest(ck, self.task.classes)  # a bad folder fails before any work
+        set_seed(self.cfg.seed)
+        self._start(epochs, ck, man)
     try:
         self._event('on_fit_start')
         while self.epoch < self.n_epochs and not self.stop_training: self._epoch_cycle()
@@ -398,10 +397,23 @@ def fit(self:Tuner, epochs:int|None=None, # epochs to train (default: `cfg.epoch
         self.opt.zero_grad(set_to_none=True)
         self.history.interrupted = True
         self._event('on_interrupt')
+    except BaseException: self._event('on_fit_error'); raise
     finally: self.model = self.accelerator.unwrap_model(self._model, keep_fp32_wrapper=False)
     if self._best_state: self.model.load_state_dict(self._best_state, strict=False)
     self._event('on_fit_end')
     return self.history
+
+@patch
+def _start(self:Tuner, epochs, ck, man:dict|None): # `ck`: an opened checkpoint folder to resume from, or None
+    "Set up the run and resume it; when either is refused, the counters are put back and callbacks undo their setup."
+    before = self._counters()
+    try:
+        self._setup_fit(epochs)
+        if ck is not None: self._resume(ck, man)
+    except BaseException:
+        self._set_counters(before)
+        self._event('on_fit_error')
+        raise
 
 _COUNTERS = ('history', 'step', 'epoch', 'best', 'last_metrics', '_batch', 'n_seen', 'opt', 'sched')
 
@@ -432,9 +444,11 @@ def _stateful_callbacks(self:Tuner) -> list:
 
 @patch
 def save(self:Tuner, path, # the checkpoint folder to write (replaced atomically)
-         overwrite:bool=False) -> Path: # replace a folder that is not a tunebook checkpoint
+         overwrite:bool=False, # replace a folder that is not a tunebook checkpoint
+         key=None) -> Path: # a `tunebook.secure.Key`: write the checkpoint encrypted
     "Write a checkpoint: weights and, once training has started, the full training state."
     path = output_dir(path, 'checkpoint', overwrite)
+    check_key(key)
     self.accelerator.wait_for_everyone()  # every process has checked the target before the main one replaces it
     acc, tensors, state = self.accelerator, {'model': self.model.state_dict()}, {}
     if self.opt is not None:
@@ -447,7 +461,7 @@ def save(self:Tuner, path, # the checkpoint folder to write (replaced atomically
     manifest = {'classes': list(self.task.classes), 'step': self.step, 'epoch': self.epoch, 'method': self.method.spec(),
                 'hparams': asdict(self.cfg), 'model': type(base_model(self.model)).__name__, 'best': self.best, 'objective': repr(self.objective),
                 'metrics': self.last_metrics.as_dict() if self.last_metrics else None}
-    if acc.is_main_process: write_checkpoint(path, tensors, {'state': state} if state else {}, manifest, overwrite=overwrite)
+    if acc.is_main_process: write_checkpoint(path, tensors, {'state': state} if state else {}, manifest, overwrite, key)
     acc.wait_for_everyone()
     return Path(path)
 
@@ -503,14 +517,16 @@ def _check_callback_states(self:Tuner, st:dict):
 def load(cls:Tuner, path, # a checkpoint folder
          model:nn.Module, # a fresh model of the checkpoint's architecture
          task, # a task with the checkpoint's label set
+         key=None, # the `tunebook.secure.Key` an encrypted checkpoint was written with
          **hparams) -> Tuner: # hyper-parameters to override
     "A `Tuner` with the method, hyper-parameters and weights of a checkpoint."
-    man = read_manifest(path, task.classes)
-    tuner = cls(model, task, Method.from_spec(man['method']), **{**man['hparams'], **hparams})
-    tuner._load_weights(path)
-    if (Path(path)/'state.json').is_file():
-        st = json.loads((Path(path)/'state.json').read_text())
-        tuner.history, tuner.best, tuner.step = History(**st['history']), st['best'], st['step']
+    with opened(path, key) as ck:
+        man = read_manifest(ck, task.classes)
+        tuner = cls(model, task, Method.from_spec(man['method']), **{**man['hparams'], **hparams})
+        tuner._load_weights(ck)
+        if (ck/'state.json').is_file():
+            st = json.loads((ck/'state.json').read_text())
+            tuner.history, tuner.best, tuner.step = History(**st['history']), st['best'], st['step']
     return tuner
 
 # %% ../nbs/05_train.ipynb #623977e9
@@ -544,15 +560,22 @@ def _check_plain(model):
 @patch
 def export(self:Tuner, path, # the folder to write (replaced atomically)
            merge:bool=False, # peft methods: fold the adapters into the weights
-           overwrite:bool=False) -> Path: # replace a folder that is not a previous tunebook export
+           overwrite:bool=False, # replace a folder that is not a previous tunebook export
+           key=None) -> Path: # a `tunebook.secure.Key`: write the export encrypted (load it with `load_model(path, key=key)`)
     "A `save_pretrained` folder of the fine-tuned model (adapter-only or merged for peft methods)."
     if not self.method.exportable:
         raise ConfigError(f"{self.method.describe()} cannot be written as a plain transformers model.", type(self.method).__name__,
                           "Save a checkpoint with tuner.save(path) instead; Tuner.load(path) rebuilds the model from it.")
     _check_plain(self.model)
+    check_key(key)
+    if key is not None and hasattr(self.model, 'peft_config') and not merge:
+        raise ConfigError("An encrypted export of a peft model must be merged: the adapter alone refers to its base by a path on disk.",
+                          "merge=False", "Pass merge=True.")
     acc, path = self.accelerator, output_dir(path, 'export', overwrite)
     acc.wait_for_everyone()  # every process has checked the target before the main one replaces it
     if acc.is_main_process:
-        with atomic_dir(path, 'export', overwrite) as tmp: self._export_to(tmp, path, merge)
+        with atomic_dir(path, 'export', overwrite) as tmp:
+            self._export_to(tmp, path, merge)
+            if key is not None: seal(tmp, key, final=path)
     acc.wait_for_everyone()
     return path

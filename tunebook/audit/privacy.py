@@ -124,8 +124,8 @@ class DP(Callback):
         if self.target_epsilon is not None and not self._resumed:
             try: sigma = self._calibrate(t.total_steps)
             except ValueError:
-                self._refuse("This ε cannot be reached in this run.", f"target_epsilon={self.target_epsilon} with δ={self.delta:g}, "
-                             f"{t.total_steps} steps at sample rate {self.sample_rate:.4f}", "Allow a larger ε, or train fewer steps.")
+                raise ConfigError("This ε cannot be reached in this run.", f"target_epsilon={self.target_epsilon} with δ={self.delta:g}, "
+                             f"{t.total_steps} steps at sample rate {self.sample_rate:.4f}", "Allow a larger ε, or train fewer steps.") from None
             self.optimizer.noise_multiplier = sigma
         self.sigma = self.optimizer.noise_multiplier
 
@@ -137,11 +137,6 @@ class DP(Callback):
             return utils.get_noise_multiplier(target_epsilon=self.target_epsilon, target_delta=self.delta,
                                               sample_rate=self.sample_rate, steps=steps, accountant=self.accountant)
 
-    def _refuse(self, problem:str, seen, fix:str):
-        "Detach Opacus from the model, then raise."
-        self._detach()
-        raise ConfigError(problem, seen, fix)
-
     def _detach(self):
         "Remove Opacus's hooks from the model and restore the warning filters."
         if self.hooks is None: return
@@ -151,6 +146,7 @@ class DP(Callback):
 
     def on_eval_end(self): self.tuner.history.eval_rows[-1]['epsilon'] = self.epsilon
     def on_fit_end(self): self._detach()
+    def on_fit_error(self): self._detach()
     def __repr__(self):
         how = f"target ε={self.target_epsilon:g}" if self.target_epsilon is not None else f"σ={self.noise_multiplier:g}"
         return f"DP({how}, δ={self.delta:g}, C={self.max_grad_norm:g}, {self.accountant}; ε spent {self.epsilon:.3f})"

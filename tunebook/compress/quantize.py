@@ -11,6 +11,7 @@ import numpy as np, pandas as pd, torch
 from torch import nn
 from safetensors.torch import save_file, load_file
 from ..core import ConfigError, check_number, atomic_write, output_dir, atomic_dir, lazy_import
+from ..secure import opened, seal, check_key
 from ..models import model_kind
 from ..eval import predict
 
@@ -163,23 +164,30 @@ def _architecture(model:nn.Module) -> dict:
 
 def save_quantized(model:nn.Module, # a model returned by `quantize`
                    path, # the folder to write (replaced atomically)
-                   overwrite:bool=False) -> Path: # replace a folder that is not a previous tunebook export
+                   overwrite:bool=False, # replace a folder that is not a previous tunebook export
+                   key=None) -> Path: # a `tunebook.secure.Key`: write the folder encrypted
     "Write a quantized model as config + `quantization.json` + safetensors (no pickle)."
     spec = getattr(model, 'quantization', None)
     if spec is None:
         raise ConfigError("This model was not made by quantize().", type(model).__name__, "Pass the model quantize() returned.")
     arch = _architecture(model)
+    check_key(key)
     path = output_dir(path, 'export', overwrite)
     with atomic_dir(path, 'export', overwrite) as tmp:
         save_file(tensors(model), str(tmp/'model.safetensors'))
         (tmp/'quantization.json').write_text(json.dumps(spec | arch, indent=1))
         model.config.save_pretrained(tmp)
+        if key is not None: seal(tmp, key, final=path)
     return path
 
-def load_quantized(path) -> nn.Module:
+def load_quantized(path, # a folder written by `save_quantized`
+                   key=None) -> nn.Module: # the `tunebook.secure.Key` it was written with, if encrypted
     "A quantized model saved by `save_quantized`, rebuilt and filled with its saved tensors."
+    with opened(path, key) as folder: return _rebuild(folder)
+
+def _rebuild(path:Path) -> nn.Module:
+    "The quantized model in the readable folder `path`."
     from transformers import AutoConfig, AutoModelForSequenceClassification, PretrainedConfig
-    path = Path(path)
     if not (path/'quantization.json').is_file():
         raise ConfigError("This folder holds no quantized model.", str(path), "Pass a folder written by save_quantized().")
     spec = json.loads((path/'quantization.json').read_text())
