@@ -25,6 +25,7 @@ from tunebook.audit.pii import scan_pii, redact_pii
 from tunebook.audit.membership import membership_audit
 from tunebook.audit.privacy import DP
 from tunebook.attack_widget import AttackViewer
+from tunebook.secure import Key
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 torch.set_num_threads(1)
@@ -58,6 +59,9 @@ def saved_copy(name, damage):
     return p
 
 TRUNCATED = saved_copy('truncated', lambda p: (p/'model.safetensors').write_bytes((p/'model.safetensors').read_bytes()[:1000]))
+PICKLED = saved_copy('pickled', lambda p: (torch.save(MODEL.state_dict(), p/'pytorch_model.bin'), (p/'model.safetensors').unlink()))
+KEY, OTHER_KEY = Key.generate(TMP/'keys'/'key'), Key.generate(TMP/'keys'/'other-key')
+SEALED = Tuner(MODEL, TASK, max_steps=1, progress=False).export(TMP/'sealed-model', key=KEY)
 BAD_CONFIG = saved_copy('bad-config', lambda p: (p/'config.json').write_text('{"model_type": '))
 EMPTY_DIR = TMP/'empty'; EMPTY_DIR.mkdir()
 IMAGES = np.random.default_rng(1).uniform(size=(40, 8, 8)).astype(np.float32)
@@ -230,6 +234,16 @@ CASES = [
     ('membership_audit: split typo', lambda: membership_audit(MODEL, TASK, non_members='tset'), ConfigError, "not in the task"),
     ('redact_pii: an image task', lambda: redact_pii(IMG_TASK), ConfigError, "scanned in texts"),
     ('GroupThresholds: labels, not probabilities', lambda: GroupThresholds('group').fit(np.zeros(len(TASK.valid), int), TASK), DataError, "needs probabilities"),
+    # trusted artifacts
+    ('load_model: pickled weights', lambda: load_model(PICKLED, TASK), ConfigError, "stored with pickle"),
+    ('load_model: a sealed export without its key', lambda: load_model(SEALED, TASK), ConfigError, "opens only with the key"),
+    ('load_model: a sealed export with another key', lambda: load_model(SEALED, TASK, key=OTHER_KEY), CheckpointError, "sealed with another key"),
+    ('load_model: the key as text', lambda: load_model(SEALED, TASK, key='hunter2'), ConfigError, "must be a tunebook Key"),
+    ('Key.from_env: not set', lambda: Key.from_env('TB_NO_SUCH_KEY_VARIABLE'), ConfigError, "is not set"),
+    ('Key.from_file: not a key', lambda: Key.from_file(GOOD_CSV), ConfigError, "not a tunebook key"),
+    ('Key.generate: over an existing key', lambda: Key.generate(TMP/'keys'/'key'), ConfigError, "never replaces a key"),
+    ('export: the key file inside the export', lambda: Tuner(MODEL, TASK, progress=False).export(TMP/'keys', key=KEY, overwrite=True), ConfigError, "must never be stored with the data"),
+    ('dataloader: Poisson with shuffle', lambda: TASK.dataloader('train', poisson=True, shuffle=True), ConfigError, "do not apply"),
     # the command line (exit status 2, message on stderr)
     ('cli: missing CSV', lambda: cli('fit', '--data', TMP/'nope.csv', '--text', 'text', '--label', 'label', '--out', TMP/'o1'), CLIError, "The CSV file does not exist"),
     ('cli: label column typo', lambda: cli('fit', '--data', GOOD_CSV, '--text', 'text', '--label', 'lable', '--out', TMP/'o2'), CLIError, "Did you mean 'label'"),

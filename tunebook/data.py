@@ -615,11 +615,13 @@ class Task:
         "A torch `DataLoader` of dict batches: the one batching path of tunebook."
         s = self._split(split)
         if not isinstance(batch_size, int) or batch_size < 1: raise ConfigError("batch_size must be a positive int.", batch_size, "Pass e.g. batch_size=16.")
-        shuffle = (s is self.splits.get('train')) if shuffle is None else shuffle
         kw = dict(collate_fn=self._collate(s, tokenizer), num_workers=num_workers)
-        if poisson and by_length: raise ConfigError("Poisson sampling and length grouping exclude each other.", "poisson=True, by_length=True",
-                                                    "Use poisson=True alone for DP-SGD.")
+        if poisson and (by_length or drop_last or shuffle is not None):
+            raise ConfigError("Poisson sampling draws each example on its own for each batch: shuffling, dropping the last batch and length "
+                              "grouping do not apply.", f"poisson=True with shuffle={shuffle}, drop_last={drop_last}, by_length={by_length}",
+                              "Pass poisson=True alone (with batch_size, the expected batch size).")
         if poisson: return DataLoader(range(len(s)), batch_sampler=PoissonBatchSampler(len(s), batch_size, seed), **kw)
+        shuffle = (s is self.splits.get('train')) if shuffle is None else shuffle
         if by_length:
             sampler = LengthGroupedSampler(self._lengths(s, tokenizer), batch_size, shuffle, seed, drop_last)
             return DataLoader(range(len(s)), batch_sampler=sampler, **kw)

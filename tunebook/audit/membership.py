@@ -26,10 +26,11 @@ def true_class_probs(model, task, split) -> np.ndarray:
 def rmia_scores(target:np.ndarray, references:np.ndarray, # p(true class) of the examples: target model [N], references [R, N]
                 pop_target:np.ndarray, pop_references:np.ndarray, # the same for the population [M] and [R, M]
                 a:float=0.3, gamma:float=1.0) -> np.ndarray:
-    "RMIA's offline score: the share of population examples z whose likelihood ratio the example's beats by `gamma`."
+    "RMIA's offline score: the share of population examples z whose likelihood ratio the example's beats by `gamma`, ties broken by the ratio."
     def ratio(pt, pr): return pt / (0.5 * ((1 + a) * pr.mean(0) + (1 - a)))  # p(x|θ) / p(x), p(x) from OUT references
-    rz = np.sort(ratio(pop_target, pop_references))
-    return np.searchsorted(rz, ratio(target, references) / gamma, side='left') / len(rz)
+    rz, rx = np.sort(ratio(pop_target, pop_references)), ratio(target, references) / gamma
+    beaten = np.searchsorted(rz, rx, side='left')
+    return (beaten + rx / (1 + rx)) / (len(rz) + 1)  # within one share, a higher ratio scores higher (less than one step more)
 
 def tpr_at_fpr(members:np.ndarray, non_members:np.ndarray, fpr:float) -> float:
     "The share of members scored above the threshold that only `fpr` of the non-members exceed (NaN if unmeasurable)."

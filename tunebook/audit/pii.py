@@ -11,8 +11,8 @@ from ..core import ConfigError, check_choices
 from ..viz import draw_on, new_figure, fig_png, png_img
 
 # %% auto #0
-__all__ = ['PII_PATTERNS', 'PII_KINDS', 'PLACEHOLDERS', 'luhn_ok', 'iban_ok', 'PiiMatch', 'find_pii', 'mask', 'PiiReport',
-           'scan_pii', 'redact', 'redact_pii']
+__all__ = ['PII_PATTERNS', 'PII_KINDS', 'PLACEHOLDERS', 'luhn_ok', 'card_ok', 'iban_ok', 'PiiMatch', 'find_pii', 'mask',
+           'PiiReport', 'scan_pii', 'redact', 'redact_pii']
 
 # %% ../../nbs/07g_pii.ipynb #dc847e31
 def luhn_ok(digits:str) -> bool:
@@ -22,11 +22,27 @@ def luhn_ok(digits:str) -> bool:
         total += d if i % 2 == 0 else (2 * d - 9 if d > 4 else 2 * d)
     return total % 10 == 0
 
+_ISSUERS = [  # leading digits from, to, and card lengths: the ranges of the major card networks
+    ('4', '4', (13, 16, 19)), ('51', '55', (16,)), ('2221', '2720', (16,)), ('34', '34', (15,)), ('37', '37', (15,)),
+    ('300', '305', range(14, 20)), ('36', '36', range(14, 20)), ('38', '39', range(14, 20)), ('3528', '3589', range(16, 20)),
+    ('6011', '6011', range(16, 20)), ('644', '649', range(16, 20)), ('65', '65', range(16, 20)), ('62', '62', range(16, 20)),
+    ('50', '50', range(13, 20)), ('56', '58', range(13, 20)), ('63', '63', range(13, 20)), ('67', '67', range(13, 20))]
+
+def card_ok(digits:str) -> bool:
+    "Whether a string of digits can be a payment card number: a major network's leading digits and length, and the Luhn check."
+    issued = any(lo <= digits[:len(lo)] <= hi and len(digits) in lengths for lo, hi, lengths in _ISSUERS)
+    return issued and luhn_ok(digits)
+
 def iban_ok(iban:str) -> bool:
     "Whether an IBAN (spaces allowed) passes its ISO 13616 mod-97 check."
     s = iban.replace(' ', '').upper()
     if not 15 <= len(s) <= 34: return False
     return int(''.join(str(int(c, 36)) for c in s[4:] + s[:4])) % 97 == 1
+
+def _iban_in(text:str) -> str|None:
+    "The longest IBAN that `text` starts with, ending at its end or at one of its spaces (words may follow an IBAN)."
+    ends = [len(text)] + [m.start() for m in re.finditer(' ', text)][::-1]
+    return next((text[:e] for e in ends if iban_ok(text[:e])), None)
 
 def _ip_ok(text:str) -> bool:
     "A valid IPv4 or IPv6 address (IPv6 with at least two groups written: not '::' alone)."
@@ -38,9 +54,9 @@ _DIGITS = lambda s: re.sub(r'\D', '', s)
 _START, _END = r'(?<![\w/=+-])(?<!\d[ .-])', r'(?![\w-])(?![ .-]\d)'  # a run of digits is matched whole, never a part of it
 _PHONE = (r'(?:\+\d{1,3}[ .-]?|\d{1,4}[ .-])?(?:\(\d{1,4}\)[ .-]?)?'  # country or trunk code, area code in parentheses
           r'(?:\d{2,4}[ .-]){1,4}\d{2,4}')  # groups of 2 to 4 digits, one separator between them
-PII_PATTERNS = {  # kind -> (pattern, check of the matched text); in order of priority
-    'card': (rf'{_START}\d(?:[ -]?\d){{12,18}}{_END}', lambda s: luhn_ok(_DIGITS(s))),
-    'iban': (r'\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b', iban_ok),
+PII_PATTERNS = {  # kind -> (pattern, check of the matched text, or the part of it to take); in order of priority
+    'card': (rf'{_START}\d(?:[ -]?\d){{12,18}}{_END}', lambda s: card_ok(_DIGITS(s))),
+    'iban': (r'(?i)\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b', _iban_in),
     'ip': (r'(?<![\w.:])(?:\d{1,3}(?:\.\d{1,3}){3}(?!\w)(?!\.\d)'  # IPv4 (a port or a full stop may follow)
            r'|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w.:]))', _ip_ok),  # IPv6
     'email': (r"\b[\w.%+'-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b", lambda s: True),
@@ -63,9 +79,11 @@ def find_pii(text:str, kinds=PII_KINDS) -> list[PiiMatch]:
     for kind in [k for k in PII_KINDS if k in check_choices('kind of personal data', kinds, PII_KINDS)]:
         pattern, check = PII_PATTERNS[kind]
         for m in re.finditer(pattern, text):
-            if check(m.group()) and not taken[m.start():m.end()].any():
-                taken[m.start():m.end()] = True
-                found.append(PiiMatch(kind, m.start(), m.end(), m.group()))
+            value = check(m.group())
+            value = m.group() if value is True else value or None
+            if value and not taken[m.start():m.start() + len(value)].any():
+                taken[m.start():m.start() + len(value)] = True
+                found.append(PiiMatch(kind, m.start(), m.start() + len(value), value))
     return sorted(found, key=lambda m: m.start)
 
 # %% ../../nbs/07g_pii.ipynb #aa287c6a
@@ -77,7 +95,7 @@ def mask(value:str, kind:str) -> str:
     if kind == 'ip':
         head, sep, rest = value.partition('.') if '.' in value else value.partition(':')
         return head + sep + (re.sub(r'\d', '•', rest) if sep == '.' else '•••')
-    if kind == 'iban': return value[:2] + re.sub(r'[A-Z0-9]', '•', value[2:-2]) + value[-2:]  # the country and the last two
+    if kind == 'iban': return value[:2] + re.sub(r'[A-Za-z0-9]', '•', value[2:-2]) + value[-2:]  # the country and the last two
     keep = 4 if kind == 'card' else 2
     return re.sub(r'\d', '•', value[:-keep]) + value[-keep:]
 
