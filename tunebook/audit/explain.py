@@ -15,9 +15,9 @@ from ..eval import as_split, model_inputs, logits_of, model_device
 from ..viz import new_figure, fig_png, png_img, draw_on
 
 # %% auto #0
-__all__ = ['METHODS', 'Attributions', 'explain', 'explain_classes', 'AttributionDrift', 'attribution_drift', 'Faithfulness',
-           'faithfulness', 'randomized_copy', 'randomization_check', 'ExplanationScores', 'explanation_scores',
-           'top_units']
+__all__ = ['METHODS', 'GRADIENT_METHODS', 'Attributions', 'explain', 'explain_classes', 'AttributionDrift', 'attribution_drift',
+           'Faithfulness', 'faithfulness', 'randomized_copy', 'randomization_check', 'ExplanationScores',
+           'explanation_scores', 'top_units']
 
 # %% ../../nbs/07a_explain.ipynb #0ac880b3
 METHODS = {'text': ('integrated_gradients', 'saliency', 'occlusion', 'lime', 'kernel_shap'),
@@ -228,7 +228,7 @@ class Attributions:
         return head + png_img(fig_png(self.plot(fig=new_figure())), f"{self.method} attributions")
 
 # %% ../../nbs/07a_explain.ipynb #d5db3be1
-_GRADIENT = ('integrated_gradients', 'saliency')
+GRADIENT_METHODS = ('integrated_gradients', 'saliency')  # the methods that take gradients through the model
 _BY_GROUP = ('occlusion', 'lime', 'kernel_shap')
 
 def _check_settings(task, method, output, n_steps, n_samples, batch_size, tolerance, patch):
@@ -314,7 +314,7 @@ def explain(model:nn.Module, # any classifier the evaluation path takes (kept in
     if len(split) > max_examples: raise ConfigError("Too many examples to explain at once.", len(split),
                                                     f"Pass at most {max_examples} (e.g. split.take(range(20))), or raise max_examples.")
     targets = _per_example(target, len(split))
-    if task.kind == 'text' and method in _GRADIENT: _embedding_layer(model)
+    if task.kind == 'text' and method in GRADIENT_METHODS: _embedding_layer(model)
     model, bar = model.eval(), _Progress(len(split), progress, on_step)
     try: rows = [_explain_one(model, task, split, i, targets[i], method, output, n_steps, n_samples, batch_size, patch, seed, bar)
                  for i in range(len(split))]

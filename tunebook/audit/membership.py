@@ -9,19 +9,35 @@ from dataclasses import dataclass
 import numpy as np, pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 from ..core import ConfigError, DataError, check_number
-from ..eval import predict
+from ..data import Split
+from ..eval import predict, Predictions
 from ..train import Tuner
 from ..viz import draw_on, new_figure, fig_png, png_img
 
 # %% auto #0
-__all__ = ['true_class_probs', 'rmia_scores', 'tpr_at_fpr', 'attack_metrics', 'MembershipAudit', 'membership_audit',
-           'reference_models']
+__all__ = ['true_class_probs', 'predict_mixed', 'rmia_scores', 'tpr_at_fpr', 'attack_metrics', 'MembershipAudit',
+           'membership_audit', 'reference_models']
 
 # %% ../../nbs/07h_membership.ipynb #72bf8a0a
-def true_class_probs(model, task, split) -> np.ndarray:
-    "The probability `model` gives each example's true class, through the evaluation path."
-    p = predict(model, task, split)
+def true_class_probs(p:Predictions) -> np.ndarray:
+    "The probability each example's true class gets in predictions `p`."
     return p.probs[np.arange(len(p)), p.labels]
+
+def _joined(parts:list) -> Split:
+    "One split of the examples of `parts`, in order (labels and index kept)."
+    x = [v for p in parts for v in p.x] if isinstance(parts[0].x, list) else np.concatenate([p.x for p in parts])
+    return Split(x, np.concatenate([p.y for p in parts]), index=np.concatenate([p.index for p in parts]))
+
+def predict_mixed(model, task, parts:list, # `Split`s, e.g. the members and the non-members
+                  seed:int=0) -> list[Predictions]:
+    "Predictions of each part, made in shared, shuffled batches: what depends on a batch's make-up (dynamic int8 quantization scales activations per batch) cannot tell the parts apart."
+    whole = _joined(parts)
+    order = np.random.default_rng(seed).permutation(len(whole))
+    logits, out, start = predict(model, task, whole.take(order)).logits[np.argsort(order)], [], 0
+    for part in parts:
+        out.append(Predictions(list(task.classes), logits[start:start + len(part)], part.y, part.index, part.groups, 'split'))
+        start += len(part)
+    return out
 
 def rmia_scores(target:np.ndarray, references:np.ndarray, # p(true class) of the examples: target model [N], references [R, N]
                 pop_target:np.ndarray, pop_references:np.ndarray, # the same for the population [M] and [R, M]
@@ -113,16 +129,15 @@ def membership_audit(models, task, # a model, or a dict of name -> model (e.g. a
     rng = np.random.default_rng(seed)
     k = min(len(mem), len(non), n or len(mem))
     mem, non = mem.take(np.sort(rng.choice(len(mem), k, replace=False))), non.take(np.sort(rng.choice(len(non), k, replace=False)))
-    refs = [np.r_[true_class_probs(r, task, mem), true_class_probs(r, task, non)] for r in references]
-    pop = _split_of(task, population, 'population') if references else None
-    pop_refs = np.stack([true_class_probs(r, task, pop) for r in references]) if references else None
+    parts = [mem, non] + ([_split_of(task, population, 'population')] if references else [])
+    ref_probs = [[true_class_probs(p) for p in predict_mixed(r, task, parts, seed)] for r in references]
+    refs, pop_refs = [np.r_[m, n] for m, n, _ in ref_probs], (np.stack([p for *_, p in ref_probs]) if references else None)
     rows, scores, exposed = [], {}, []
     for name, model in models.items():
-        pm, pn = predict(model, task, mem), predict(model, task, non)
+        pm, pn, *pp = predict_mixed(model, task, parts, seed)
         attacks = {'loss': (-pm.losses, -pn.losses)}
         if references:
-            target = np.r_[pm.probs[np.arange(k), pm.labels], pn.probs[np.arange(k), pn.labels]]
-            s = rmia_scores(target, np.stack(refs), true_class_probs(model, task, pop), pop_refs)
+            s = rmia_scores(np.r_[true_class_probs(pm), true_class_probs(pn)], np.stack(refs), true_class_probs(pp[0]), pop_refs)
             attacks['rmia'] = (s[:k], s[k:])
         for attack, (sm, sn) in attacks.items():
             boot = _bootstrap(sm, sn, n_boot, rng, fprs) if n_boot else None
