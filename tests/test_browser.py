@@ -1,5 +1,5 @@
 """Real-browser tests of the widgets: the training panel, the compression and explanation explorers, the fairness dashboard,
-the attack viewer.
+the attack viewer, the privacy panel.
 
 One JupyterLab server on 127.0.0.1 (free port, token, throw-away config/data/runtime/settings dirs) serves the demo
 notebooks in tests/notebooks/; Debian's Chromium, driven through Playwright for Python, runs them.
@@ -14,6 +14,9 @@ notebooks in tests/notebooks/; Debian's Chromium, driven through Playwright for 
 - Attack viewer: move the ε slider with the keyboard and wait for the view (ε, both predictions, the images) to
   follow; type a text (with markup, which must stay text), press Attack, and check that the marked words are the
   ones the attack changed; the kernel still answers.
+- Privacy panel: type a value that is not a number and press Run: the status line says so and nothing runs; type
+  two target ε values, press Run, and wait for the table (one row per run, the non-private one included), both
+  plots and a full progress bar; the kernel still answers, and agrees.
 Screenshots go to artifacts/browser/. Skipped (with the reason) only when /usr/bin/chromium or playwright is
 missing. Never runs `playwright install`.
 """
@@ -288,3 +291,31 @@ def check_attack(page, base):
     sync_api.expect(texts.locator('.tb-view')).to_contain_text('<b>waiter</b>')
     page.screenshot(path=SHOTS/'attack_03_text.png', full_page=True)
     run_in_last_cell(page, 'print(2 * len(text_viewer.result.examples.changed[0]))', str(n))  # the kernel answers, and agrees
+
+
+def test_privacy_panel_in_jupyterlab(lab, page): screenshot_on_failure(page, 'privacy', check_privacy, lab)
+
+def check_privacy(page, base):
+    open_and_run_all(page, base, 'privacy_demo.ipynb')
+    run, values, view = page.locator('button.tb-run'), page.locator('.tb-values input'), page.locator('.tb-view')
+    run.wait_for(state='visible', timeout=int(os.environ.get("TB_WAIT", 180_000)))
+    sync_api.expect(page.locator('.tb-status')).to_contain_text('ready')
+    assert values.input_value() == '8, 3', values.input_value()
+    page.screenshot(path=SHOTS/'privacy_01_ready.png', full_page=True)
+
+    values.fill('8, eight')
+    run.click()
+    sync_api.expect(page.locator('.tb-status')).to_contain_text('Each value must be a number', timeout=30_000)
+    assert view.locator('table').count() == 0  # nothing ran
+
+    values.fill('4, 1')
+    run.click()
+    sync_api.expect(page.locator('.tb-status')).to_contain_text('done: 3 runs trained and audited', timeout=180_000)
+    rows = view.locator('table.tb-sweep-table tbody tr')
+    assert rows.count() == 3, rows.count()
+    assert [rows.nth(i).locator('th').inner_text() for i in range(3)] == ['non-private', 'ε=4', 'ε=1']
+    for part in ('.tb-accuracy-plot img', '.tb-roc-plot img'):  # both plots, loaded
+        page.wait_for_function(f"() => {{ const e = document.querySelector('.tb-view {part}'); return e && e.complete && e.naturalWidth > 0; }}")
+    assert progress_width(page) == '100%', progress_width(page)
+    page.screenshot(path=SHOTS/'privacy_02_done.png', full_page=True)
+    run_in_last_cell(page, "print(list(panel.result.to_frame().index))", "['non-private', 'ε=4', 'ε=1']")  # the kernel answers, and agrees
