@@ -26,6 +26,9 @@ from tunebook.audit.membership import membership_audit
 from tunebook.audit.privacy import DP
 from tunebook.attack_widget import AttackViewer
 from tunebook.secure import Key
+from tunebook.audit.sweep import privacy_sweep
+from tunebook.privacy_widget import PrivacyPanel
+from tunebook.report import audit
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 torch.set_num_threads(1)
@@ -62,6 +65,7 @@ TRUNCATED = saved_copy('truncated', lambda p: (p/'model.safetensors').write_byte
 PICKLED = saved_copy('pickled', lambda p: (torch.save(MODEL.state_dict(), p/'pytorch_model.bin'), (p/'model.safetensors').unlink()))
 KEY, OTHER_KEY = Key.generate(TMP/'keys'/'key'), Key.generate(TMP/'keys'/'other-key')
 SEALED = Tuner(MODEL, TASK, max_steps=1, progress=False).export(TMP/'sealed-model', key=KEY)
+OTHER_LABELS = tiny_text_model(Task.from_df(DF.assign(label=np.where(DF.label == 'pos', 'good', 'bad')), text='text', label='label', seed=0))
 BAD_CONFIG = saved_copy('bad-config', lambda p: (p/'config.json').write_text('{"model_type": '))
 EMPTY_DIR = TMP/'empty'; EMPTY_DIR.mkdir()
 IMAGES = np.random.default_rng(1).uniform(size=(40, 8, 8)).astype(np.float32)
@@ -234,6 +238,14 @@ CASES = [
     ('membership_audit: split typo', lambda: membership_audit(MODEL, TASK, non_members='tset'), ConfigError, "not in the task"),
     ('redact_pii: an image task', lambda: redact_pii(IMG_TASK), ConfigError, "scanned in texts"),
     ('GroupThresholds: labels, not probabilities', lambda: GroupThresholds('group').fit(np.zeros(len(TASK.valid), int), TASK), DataError, "needs probabilities"),
+    ('privacy_sweep: no private run', lambda: privacy_sweep(lambda t: tiny_text_model(t), TASK, epsilons=[None]), ConfigError, "no private run"),
+    ('privacy_sweep: ε of 0', lambda: privacy_sweep(lambda t: tiny_text_model(t), TASK, epsilons=[None, 0]), ConfigError, "must be"),
+    ('PrivacyPanel: epochs 0', lambda: PrivacyPanel(lambda t: tiny_text_model(t), TASK, epochs=0), ConfigError, "epochs"),
+    # the compression audit
+    ('audit: one model alone', lambda: audit({'base': MODEL}, TASK), ConfigError, "at least one variant"),
+    ('audit: check typo', lambda: audit({'base': MODEL, 'copy': MODEL}, TASK, checks=['acuracy']), ConfigError, "Did you mean 'accuracy'"),
+    ('audit: unknown setting', lambda: audit({'base': MODEL, 'copy': MODEL}, TASK, n_atack=5), ConfigError, "Unknown audit setting"),
+    ('audit: a variant of another label set', lambda: audit({'base': MODEL, 'other': OTHER_LABELS}, TASK), ConfigError, "classes differ"),
     # trusted artifacts
     ('load_model: pickled weights', lambda: load_model(PICKLED, TASK), ConfigError, "stored with pickle"),
     ('load_model: a sealed export without its key', lambda: load_model(SEALED, TASK), ConfigError, "opens only with the key"),
