@@ -561,7 +561,8 @@ def _check_plain(model):
 def export(self:Tuner, path, # the folder to write (replaced atomically)
            merge:bool=False, # peft methods: fold the adapters into the weights
            overwrite:bool=False, # replace a folder that is not a previous tunebook export
-           key=None) -> Path: # a `tunebook.secure.Key`: write the export encrypted (load it with `load_model(path, key=key)`)
+           key=None, # a `tunebook.secure.Key`: write the export encrypted (load it with `load_model(path, key=key)`)
+           card=None) -> Path: # a model card (`tunebook.card.model_card`, or Markdown text), written as README.md
     "A `save_pretrained` folder of the fine-tuned model (adapter-only or merged for peft methods)."
     if not self.method.exportable:
         raise ConfigError(f"{self.method.describe()} cannot be written as a plain transformers model.", type(self.method).__name__,
@@ -576,6 +577,7 @@ def export(self:Tuner, path, # the folder to write (replaced atomically)
     if acc.is_main_process:
         with atomic_dir(path, 'export', overwrite) as tmp:
             self._export_to(tmp, path, merge)
+            if card is not None: (tmp/'README.md').write_text(card if isinstance(card, str) else card.to_markdown(), encoding='utf-8')
             if key is not None: seal(tmp, key, final=path)
     acc.wait_for_everyone()
     return path
