@@ -4,7 +4,7 @@
 
 # %% ../nbs/08a_report.ipynb #9814a5e0
 from __future__ import annotations
-import html, math
+import html, math, json
 from dataclasses import dataclass, field
 import numpy as np, pandas as pd, torch
 from torch import nn
@@ -302,6 +302,18 @@ def _worst_group(groups:pd.DataFrame, base:str, variant:str) -> tuple|None:
     where = drop.idxmax()
     return where, b.accuracy[where], v.accuracy[where], int(v['count'][where])
 
+def _frame_json(f:pd.DataFrame|None):
+    "A frame as JSON-ready data, its index kept as columns."
+    if f is None: return None
+    names = [n for n in f.index.names if n is not None]
+    return {'index': names, 'frame': json.loads((f.reset_index() if names else f).to_json(orient='split', index=False))}
+
+def _frame_back(d) -> pd.DataFrame|None:
+    "The frame `_frame_json` wrote."
+    if d is None: return None
+    f = pd.DataFrame(d['frame']['data'], columns=d['frame']['columns'])
+    return f.set_index(d['index']) if d['index'] else f
+
 @dataclass
 class CompressionAudit:
     "Every check of a base model and its variants (`audit`)."
@@ -315,6 +327,19 @@ class CompressionAudit:
     classes:list
 
     def to_frame(self) -> pd.DataFrame: return self.table
+
+    def to_json(self) -> str:
+        "Everything but `details` (the underlying result objects) as JSON text: what a recipe caches."
+        frames = {k: _frame_json(getattr(self, k)) for k in ('table', 'groups', 'forgotten_examples', 'skipped')}
+        return json.dumps({'base': self.base, 'split': self.split, 'classes': [str(c) for c in self.classes], **frames})
+
+    @classmethod
+    def from_json(cls, text:str) -> CompressionAudit:
+        "An audit back from `to_json` (its `details` empty)."
+        d = json.loads(text)
+        f = {k: _frame_back(d[k]) for k in ('table', 'groups', 'forgotten_examples', 'skipped')}
+        return cls(f['table'], d['base'], d['split'], f['groups'], f['forgotten_examples'], f['skipped'], {}, d['classes'])
+
     def deltas(self) -> pd.DataFrame:
         "Each variant's metrics minus the base's."
         return self.table - self.table.loc[self.base]
