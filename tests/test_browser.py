@@ -17,6 +17,12 @@ notebooks in tests/notebooks/; Debian's Chromium, driven through Playwright for 
 - Privacy panel: type a value that is not a number and press Run: the status line says so and nothing runs; type
   two target ε values, press Run, and wait for the table (one row per run, the non-private one included), both
   plots and a full progress bar; the kernel still answers, and agrees.
+- Audit panel: untick a check, press Run, and wait for one tab per check that ran (the unticked one absent), the
+  summary's heat map and a full progress bar; open the groups tab and see every group; type a folder, a name and an
+  intended use, press Write model card, and see the path in the status line; the kernel finds the files there.
+- Model card: a card written by `model_card(...).save(...)` (a tiny model, a tiny audit, markup in its name and
+  intended use) opened from file://: every image loads, nothing is requested but the file itself (and data: URIs),
+  no console error, and the markup shows as text.
 Screenshots go to artifacts/browser/. Skipped (with the reason) only when /usr/bin/chromium or playwright is
 missing. Never runs `playwright install`.
 """
@@ -319,3 +325,83 @@ def check_privacy(page, base):
     assert progress_width(page) == '100%', progress_width(page)
     page.screenshot(path=SHOTS/'privacy_02_done.png', full_page=True)
     run_in_last_cell(page, "print(list(panel.result.to_frame().index))", "['non-private', 'ε=4', 'ε=1']")  # the kernel answers, and agrees
+
+
+def test_audit_panel_in_jupyterlab(lab, page): screenshot_on_failure(page, 'audit', check_audit, lab)
+
+def check_audit(page, base):
+    open_and_run_all(page, base, 'audit_demo.ipynb')
+    run, tabs = page.locator('button.tb-run'), page.locator('.tb-tabs .lm-TabBar-tab')
+    run.wait_for(state='visible', timeout=int(os.environ.get("TB_WAIT", 180_000)))
+    sync_api.expect(page.locator('.tb-status')).to_contain_text('ready')
+    assert page.locator('.tb-variant-0 input').is_disabled() and page.locator('button.tb-card').is_disabled()  # the base is always in; no card yet
+    page.locator('.tb-check-membership input').uncheck()
+    page.screenshot(path=SHOTS/'audit_01_ready.png', full_page=True)
+
+    run.click()
+    sync_api.expect(page.locator('.tb-status')).to_contain_text('done: 2 variant(s) of base audited on 6 check(s)', timeout=180_000)
+    sync_api.expect(tabs).to_have_text(['summary', 'accuracy', 'loyalty', 'groups', 'robustness', 'explanations', 'efficiency', 'forgotten'])
+    page.wait_for_function("() => { const e = document.querySelector('.tb-tab-summary img'); return e && e.complete && e.naturalWidth > 0; }")
+    assert progress_width(page) == '100%', progress_width(page)
+    page.screenshot(path=SHOTS/'audit_02_done.png', full_page=True)
+
+    tabs.filter(has_text=re.compile(r'^groups$')).click()
+    groups = page.locator('.tb-tab-groups table.tb-groups')
+    sync_api.expect(groups).to_be_visible()
+    assert groups.locator('tbody tr').count() == 6, groups.locator('tbody tr').count()  # 3 variants x 2 groups
+    sync_api.expect(page.locator('.tb-tab-groups table.tb-metrics')).to_contain_text('pruned 95%')
+    page.screenshot(path=SHOTS/'audit_03_groups.png', full_page=True)
+
+    page.locator('.tb-card-folder input').fill('card')
+    page.locator('.tb-card-name input').fill('tiny <reviews> model')
+    page.locator('.tb-card-use textarea').fill('Teaching: sorting short restaurant reviews.')
+    page.locator('button.tb-card').click()
+    sync_api.expect(page.locator('.tb-status')).to_contain_text('model card written to card: model_card.html and model_card.md', timeout=60_000)
+    page.screenshot(path=SHOTS/'audit_04_card.png', full_page=True)
+    run_in_last_cell(page, "import os; print(sorted(os.listdir('card')), panel.result.table.index.tolist())",
+                     "['model_card.html', 'model_card.md', 'tunebook.json'] ['base', 'int8', 'pruned 95%']")  # the kernel answers, and agrees
+
+
+def write_small_card(folder:Path, name:str, intended_use:str) -> Path:
+    "A model card of a tiny text model and its int8 copy, from a tiny audit, saved into `folder`; its HTML page."
+    import numpy as np, torch
+    from tunebook.data import Task
+    from tunebook.models import tiny_text_model
+    from tunebook.train import Tuner
+    from tunebook.compress.quantize import quantize
+    from tunebook.report import audit
+    from tunebook.card import model_card
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    texts = [f"the soup was {rng.choice(['great', 'lovely'] if t else ['awful', 'bland'])} {i}" for i, t in enumerate(y)]
+    task = Task.from_arrays(texts, np.array(['other', 'great'])[y], groups={'group': rng.choice(['a', 'b'], 200)}, seed=0)
+    torch.manual_seed(0)
+    tuner = Tuner(tiny_text_model(task), task, lr=3e-3, max_steps=20, progress=False, seed=0)
+    tuner.fit()
+    model = tuner.model.eval()
+    result = audit({'base': model, 'int8': quantize(model)}, task, checks=['accuracy', 'loyalty', 'groups', 'efficiency'],
+                   n_latency=3, repeats=1, progress=False)
+    return model_card(result, task, name=name, intended_use=intended_use).save(folder)/'model_card.html'
+
+
+def test_model_card_html_in_chromium(tmp_path, page): screenshot_on_failure(page, 'card', check_card, tmp_path)
+
+def check_card(page, tmp_path):
+    name = '<img src="x" onerror="console.error(1)"> reviews'
+    use = "Teaching. <script>fetch('http://127.0.0.1:9/')</script>"
+    card = write_small_card(tmp_path/'card', name, use)
+    requests, errors = [], []
+    page.on('request', lambda r: requests.append(r.url))
+    page.on('console', lambda m: errors.append(m.text) if m.type == 'error' else None)
+    page.on('pageerror', lambda e: errors.append(str(e)))
+    page.goto(card.as_uri(), wait_until='load')
+    page.wait_for_function("() => Array.from(document.images).every(i => i.complete)")
+    widths = js(page, "return Array.from(document.images).map(i => i.naturalWidth);")
+    assert len(widths) == card.read_text(encoding='utf-8').count('<img') >= 1 and all(w > 0 for w in widths), widths  # every figure loaded
+    assert requests and requests[0] == card.as_uri(), requests
+    assert all(u.startswith(('file:', 'data:')) for u in requests), requests  # nothing from another host
+    assert errors == [], errors
+    assert page.locator('h1').inner_text() == name and page.locator('script').count() == 0  # the markup is text
+    sync_api.expect(page.locator('body')).to_contain_text(use)
+    page.screenshot(path=SHOTS/'card_01_page.png', full_page=True)
