@@ -12,7 +12,7 @@ def tunebook(*args, cwd=None, timeout=900):
 def test_help_lists_commands():
     r = tunebook('--help')
     assert r.returncode == 0
-    for cmd in ('assets', 'demo', 'fit'): assert cmd in r.stdout
+    for cmd in ('assets', 'demo', 'fit', 'run'): assert cmd in r.stdout
 
 def test_assets_lists_every_bundled_asset():
     r = tunebook('assets')
@@ -54,3 +54,43 @@ def test_fit_says_plainly_when_it_does_not_beat_the_baseline(tmp_path):
     r = tunebook('fit', '--model', 'tiny-bert', '--data', str(tmp_path/'d.csv'), '--text', 'text', '--label', 'label',
                  '--max-steps', '1', '--no-baseline', '--out', str(tmp_path/'m2'))
     assert r.returncode == 0 and 'baseline' not in r.stdout
+
+RECIPE = """
+[model]
+name = "tiny-bert"
+[data]
+source = "{csv}"
+text = "review"
+label = "stars"
+[train]
+lr = 3e-3
+batch_size = 16
+max_steps = 10
+progress = false
+[compress]
+int8 = {{quantize = "int8"}}
+[audit]
+checks = ["accuracy", "loyalty"]
+progress = false
+[report]
+name = "tiny <cli> model"
+intended_use = "A test of tunebook run."
+"""
+
+def test_run_a_recipe_then_resume_it(tmp_path):
+    "tunebook run: one line per stage, the audit table and the card's path; a second run loads the cached stages."
+    pd.DataFrame({'review': [f'good food {i}' if i % 2 else f'bad food {i}' for i in range(80)],
+                  'stars': ['pos', 'neg'] * 40}).to_csv(tmp_path/'tiny.csv', index=False)
+    (tmp_path/'recipe.toml').write_text(RECIPE.format(csv=tmp_path/'tiny.csv'))
+    r = tunebook('run', str(tmp_path/'recipe.toml'), '--out', str(tmp_path/'job'))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    assert '[1/4] train: running' in r.stdout and '[4/4] report: done' in r.stdout and 'label_loyalty' in r.stdout
+    assert 'Model card: ' in r.stdout and (tmp_path/'job'/'card'/'model_card.html').is_file()
+    assert '&lt;cli&gt;' in (tmp_path/'job'/'card'/'model_card.html').read_text()
+    again = tunebook('run', str(tmp_path/'recipe.toml'), '--out', str(tmp_path/'job'))
+    assert again.returncode == 0 and '[1/4] train: cached, loading' in again.stdout and '[3/4] audit: cached, loading' in again.stdout
+
+def test_run_refuses_a_mistyped_key_before_any_work(tmp_path):
+    (tmp_path/'recipe.toml').write_text(RECIPE.format(csv=tmp_path/'none.csv').replace('max_steps', 'max_step'))
+    r = tunebook('run', str(tmp_path/'recipe.toml'), '--out', str(tmp_path/'job'))
+    assert r.returncode == 2 and "Did you mean 'max_steps'" in r.stderr and not (tmp_path/'job').exists()

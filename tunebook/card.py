@@ -197,7 +197,8 @@ def model_card(audit:CompressionAudit, # from `tunebook.report.audit`: the base 
                                [Text("Attack success is the share of correctly classified examples the attack makes wrong; robust accuracy the share still right after it.")]),
         'Privacy': _section(audit, 'membership', "Membership inference was not measured.",
                             [Text("The loss attack on members (train split) and non-members (test split): an AUC of 0.5 is guessing; "
-                                  "the TPR at 1% FPR is the share of members found when only 1% of non-members are falsely accused.")] if len(member_rows.columns) else []),
+                                  "the TPR at 1% FPR is the share of members found when only 1% of non-members are falsely accused "
+                                  "(n/a when the audit had fewer than 100 non-members: 1% of them is less than one).")] if len(member_rows.columns) else []),
         'Compression': _compression(audit),
         'Caveats and recommendations': _caveats(audit, caveats),
     }

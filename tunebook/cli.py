@@ -9,7 +9,7 @@ from pathlib import Path
 from .core import TunebookError
 
 # %% auto #0
-__all__ = ['COMMANDS', 'build_parser', 'cmd_assets', 'cmd_demo', 'cmd_fit', 'main']
+__all__ = ['COMMANDS', 'build_parser', 'cmd_assets', 'cmd_demo', 'cmd_fit', 'cmd_run', 'main']
 
 # %% ../nbs/12_cli.ipynb #0fb844d0
 _METHOD_CHOICES = ['lora', 'full', 'head']  # `Method.named` names (checked against the registry in the tests)
@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument('--overwrite', action='store_true', help='replace --out even when it is not a previous tunebook export')
     f.add_argument('--no-baseline', dest='baseline', action='store_false', help='skip the frozen-feature baseline')
     _add_train_args(f)
+    r = sub.add_parser('run', help='run a recipe: fine-tune, compress, audit and write the model card',
+                       description='Run a TOML recipe (model, data, train, compress, audit, report); stages already done with the same inputs are loaded.')
+    r.add_argument('recipe', help='the .toml recipe file')
+    r.add_argument('--out', default=None, help="the job's folder (default: the recipe's out, else tunebook-job)")
+    r.add_argument('--overwrite', action='store_true', help='replace --out even when it is not a previous tunebook job')
     return p
 
 # %% ../nbs/12_cli.ipynb #f8b8b610
@@ -114,7 +119,16 @@ def cmd_fit(args) -> int:
     return 0
 
 # %% ../nbs/12_cli.ipynb #0e36f9c4
-COMMANDS = {'assets': cmd_assets, 'demo': cmd_demo, 'fit': cmd_fit}
+def cmd_run(args) -> int:
+    "Run a recipe and print the audit table, its summary and where the model and its card are."
+    from tunebook.pipeline import run_recipe
+    r = run_recipe(args.recipe, out=args.out, overwrite=args.overwrite)
+    print("\nAudit (" + r.audit.split + " split):\n" + r.audit.table.T.to_string(float_format=lambda v: f'{v:.4g}'))
+    for line in r.audit.summary(): print(f"- {line}")
+    print(f"\nModel card: {(r.out/'card'/'model_card.html').resolve()}\nModel: {(r.out/'model').resolve()} (its README.md is the card)")
+    return 0
+
+COMMANDS = {'assets': cmd_assets, 'demo': cmd_demo, 'fit': cmd_fit, 'run': cmd_run}
 
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `tunebook` console script."

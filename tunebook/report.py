@@ -4,7 +4,7 @@
 
 # %% ../nbs/08a_report.ipynb #9814a5e0
 from __future__ import annotations
-import html, math, json
+import html, math, json, copy
 from dataclasses import dataclass, field
 import numpy as np, pandas as pd, torch
 from torch import nn
@@ -13,6 +13,7 @@ from .core import ConfigError, check_choices, check_number
 from .eval import predict, attribute_names, logits_of, model_inputs
 from .viz import draw_on, new_figure, fig_png, png_img
 from .compress.compare import compare
+from .compress.prune import is_pruned, make_permanent
 from .audit.fairness import fairness_report
 from .audit.robust import attack
 from .audit.robust_text import word_attack
@@ -53,6 +54,7 @@ METRICS = {
     'membership_auc': Metric('membership', False, 'membership-inference AUC', 0.05, floor=0.5),
     'membership_tpr_1pct': Metric('membership', False, 'membership-inference TPR at 1% FPR', 0.05),
     'size_mb': Metric('efficiency', False, 'size (MB)'),
+    'sparsity': Metric('efficiency', True, 'share of weights that are zero'),
     'latency_ms': Metric('efficiency', False, 'batch-1 latency (ms)'),
 }
 
@@ -253,8 +255,9 @@ def _run_audit(models:dict, task, checks:tuple, split:str, base:str, s:AuditSett
                     m = details['membership'] = membership_audit(models, task, 'train', split, n=s.n_membership, n_boot=s.n_boot)
                     _merge(rows, {n: {'membership_auc': m.table.loc[(n, 'loss'), 'auc'], 'membership_tpr_1pct': m.table.loc[(n, 'loss'), 'tpr@0.01']} for n in models})
             elif check == 'efficiency':
-                c = details['efficiency'] = compare(models, task, split, base=base, n_latency=s.n_latency, n_throughput=32, repeats=s.repeats)
-                _merge(rows, {n: {'size_mb': c.table.size_mb[n], 'latency_ms': c.table.latency_p50_ms[n]} for n in models})
+                c = details['efficiency'] = compare(_unmasked(models), task, split, base=base, n_latency=s.n_latency, n_throughput=32, repeats=s.repeats)
+                _merge(rows, {n: {'size_mb': c.table.size_mb[n], 'sparsity': 1 - c.table.nonzero[n] / c.table.params[n],
+                                  'latency_ms': c.table.latency_p50_ms[n]} for n in models})
             else:
                 skipped += _per_variant_check(check, models, task, split, base, s, no_grad, rows, details, steps)
                 continue
@@ -265,6 +268,10 @@ def _run_audit(models:dict, task, checks:tuple, split:str, base:str, s:AuditSett
     table.index.name = 'variant'
     return CompressionAudit(table, base, split, groups, _forgotten(preds, base, task),
                             pd.DataFrame(skipped, columns=['variant', 'check', 'reason']), details, list(task.classes))
+
+def _unmasked(models:dict) -> dict:
+    "The models with pruning masks folded into copies of them, so that their size counts each weight once."
+    return {n: make_permanent(copy.deepcopy(m)) if isinstance(m, nn.Module) and is_pruned(m) else m for n, m in models.items()}
 
 def _merge(rows:dict, found:dict):
     for n, values in found.items(): rows[n].update(values)
@@ -397,12 +404,18 @@ class CompressionAudit:
             raise ConfigError("Forgotten examples are counted by label or by a group attribute.", by, f"Use one of {options}.")
         return f.groupby(['variant', by]).size().unstack(by, fill_value=0)
 
+    def _scales(self, d:pd.DataFrame) -> np.ndarray:
+        "What counts as a full-colour change of each metric: its largest change, but at least twice its regression threshold (10% of the base for sizes and times, 0.02 otherwise), so that tiny changes stay pale."
+        base = self.table.loc[self.base]
+        least = [2 * METRICS[m].threshold if METRICS[m].threshold else 0.1 * abs(base[m]) if METRICS[m].check == 'efficiency' and m != 'sparsity' else 0.02
+                 for m in d.columns]
+        return np.maximum(d.abs().max().fillna(0).to_numpy(), np.nan_to_num(np.array(least, dtype=float), nan=0.02))
+
     def plot(self, fig=None):
-        "A heat map of the deltas to the base: green better, red worse, each column scaled to its largest change."
+        "A heat map of the deltas to the base: green better, red worse, each column scaled to its largest change (or a floor)."
         d = self.deltas().drop(index=self.base)
         sign = np.array([1 if METRICS[m].higher_is_better else -1 for m in d.columns])
-        scale = d.abs().max().fillna(0).to_numpy()  # a column of NaN (not measured) has no scale
-        good = d.to_numpy() * sign / np.where(scale > 0, scale, 1)
+        good = d.to_numpy() * sign / self._scales(d)
         fig = draw_on(fig, (1.1 * len(d.columns) + 2, 0.6 * len(d) + 2))
         ax = fig.subplots()
         ax.imshow(np.nan_to_num(good), cmap='RdYlGn', vmin=-1, vmax=1, aspect='auto')
@@ -410,7 +423,7 @@ class CompressionAudit:
             ax.text(j, i, 'n/a' if np.isnan(v) else f"{v:+.3g}", ha='center', va='center', fontsize=7)
         ax.set_xticks(range(len(d.columns)), d.columns, rotation=40, ha='right', fontsize=8)
         ax.set_yticks(range(len(d)), d.index)
-        ax.set_title(f"change from {self.base} ({self.split} split)")
+        ax.set_title(f"change from {self.base} ({self.split} split); colour: better (green) or worse (red)", fontsize=9)
         fig.tight_layout()
         return fig
 
