@@ -29,6 +29,8 @@ from tunebook.secure import Key
 from tunebook.audit.sweep import privacy_sweep
 from tunebook.privacy_widget import PrivacyPanel
 from tunebook.report import audit
+from tunebook.audit_widget import AuditPanel
+from tunebook.pipeline import run_recipe
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 torch.set_num_threads(1)
@@ -246,6 +248,10 @@ CASES = [
     ('audit: check typo', lambda: audit({'base': MODEL, 'copy': MODEL}, TASK, checks=['acuracy']), ConfigError, "Did you mean 'accuracy'"),
     ('audit: unknown setting', lambda: audit({'base': MODEL, 'copy': MODEL}, TASK, n_atack=5), ConfigError, "Unknown audit setting"),
     ('audit: a variant of another label set', lambda: audit({'base': MODEL, 'other': OTHER_LABELS}, TASK), ConfigError, "classes differ"),
+    ('AuditPanel: check typo', lambda: AuditPanel({'base': MODEL, 'copy': MODEL}, TASK, checks=['loyality']), ConfigError, "Did you mean 'loyalty'"),
+    ('run_recipe: mistyped table', lambda: run_recipe({'model': {'name': 'tiny-bert'}, 'data': {}, 'report': {'name': 'm', 'intended_use': 'x'}, 'trian': {}}), ConfigError, "Did you mean 'train'"),
+    ('run_recipe: no report', lambda: run_recipe({'model': {'name': 'tiny-bert'}, 'data': {}}), ConfigError, "has no [report] table"),
+    ('run_recipe: missing file', lambda: run_recipe(TMP/'nothing.toml'), ConfigError, "recipe file does not exist"),
     # trusted artifacts
     ('load_model: pickled weights', lambda: load_model(PICKLED, TASK), ConfigError, "stored with pickle"),
     ('load_model: a sealed export without its key', lambda: load_model(SEALED, TASK), ConfigError, "opens only with the key"),
