@@ -94,3 +94,9 @@ def test_run_refuses_a_mistyped_key_before_any_work(tmp_path):
     (tmp_path/'recipe.toml').write_text(RECIPE.format(csv=tmp_path/'none.csv').replace('max_steps', 'max_step'))
     r = tunebook('run', str(tmp_path/'recipe.toml'), '--out', str(tmp_path/'job'))
     assert r.returncode == 2 and "Did you mean 'max_steps'" in r.stderr and not (tmp_path/'job').exists()
+
+def test_the_example_recipe_reads():
+    "examples/reviews.toml, which the README shows, is a valid recipe (every key known, every value checked)."
+    from tunebook.pipeline import read_recipe
+    r = read_recipe(Path(__file__).resolve().parent.parent/'examples'/'reviews.toml')
+    assert r['model']['name'] == 'minilm' and set(r['compress']) == {'int8', 'pruned'}
