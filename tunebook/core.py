@@ -286,6 +286,9 @@ def verify_output(path) -> dict:
     "The marker of a folder tunebook wrote, after checking each file against its sha256 ({} for a folder tunebook did not write)."
     path = Path(path).expanduser(); marker = _read_json(path/OUTPUT_MARKER)
     for name, digest in marker.get('sha256', {}).items():
+        parts = Path(name).parts
+        if not parts or Path(name).is_absolute() or '..' in parts:
+            raise CheckpointError("The folder's tunebook.json names a file outside the folder.", name, "Do not load this folder: tunebook did not write it.")
         f = path/name
         if not f.is_file(): raise CheckpointError("A file listed in the folder's tunebook.json is missing.", str(f),
                                                   "Copy the whole folder again, or write it again.")

@@ -189,6 +189,9 @@ def _load_hf(src:str, name:str, task, new_head:bool, trust_remote_code:bool, see
         raise ConfigError(f"transformers cannot build a model from {name!r}.", str(e).splitlines()[0],
                           "Point at a folder written by model.save_pretrained(folder), or at a Hub id of a text classifier.") from None
     if task is not None and _has_head(config) and not new_head: _check_labels(config, task, name)
+    if kw.get('use_safetensors') is False and not allow_pickle:
+        raise ConfigError("use_safetensors=False would load pickled weights, which can run any code while they load.", "use_safetensors=False",
+                          "Pass allow_pickle=True as well if you trust where the weights come from.")
     kw.setdefault('use_safetensors', None if allow_pickle else True)  # a Hub id without safetensors is refused
     if task is not None: kw.update(id2label=dict(enumerate(task.classes)), label2id=task.c2i, ignore_mismatched_sizes=new_head)
     try:

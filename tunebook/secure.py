@@ -23,6 +23,11 @@ def _decode_key(text:str, where:str) -> bytes:
                                             f"{where} ({len(text.strip())} characters)", _NEW_KEY)
     return secret
 
+def _looks_like_key(text:str) -> bool:
+    "Whether `text` is a key written as text (so that it is never echoed in a message)."
+    try: return len(base64.urlsafe_b64decode(text.strip().encode('ascii'))) == 32
+    except (ValueError, UnicodeError): return False
+
 class Key:
     "A 256-bit AES-GCM key for sealing tunebook's outputs, read from an environment variable or a key file."
     def __init__(self, secret:bytes, # 32 random bytes
@@ -44,7 +49,10 @@ class Key:
     def from_file(cls, path) -> Key:
         "The key in the file `path`."
         p = Path(path).expanduser()
-        if not p.is_file(): raise ConfigError("The key file does not exist.", str(p), f"Pass the path of your key file. {_NEW_KEY}")
+        if not p.is_file():
+            if _looks_like_key(str(path)): raise ConfigError("This looks like the text of a key, not the path of a key file.", "(not shown)",
+                                                             "Pass the key file's path, or use Key.from_env() with the text in TUNEBOOK_KEY.")
+            raise ConfigError("The key file does not exist.", str(p), f"Pass the path of your key file. {_NEW_KEY}")
         return cls(_decode_key(p.read_text(), str(p)), str(p), p.resolve())
 
     @classmethod
@@ -76,17 +84,22 @@ def _aesgcm(key:Key):
     "The AES-GCM cipher of `key`, from the `cryptography` package."
     return lazy_import('cryptography.hazmat.primitives.ciphers.aead', 'cryptography', 'Encryption at rest').AESGCM(key._secret)
 
-def _aad(name:str, i:int, last:bool) -> bytes:
-    "What each chunk is authenticated with: the file's path, the chunk's number and whether it is the last."
-    return f"tunebook\0{name}\0{i}\0{int(last)}".encode()
+def _binding(seal_id:str, names:list, chunk:int) -> str:
+    "What ties every chunk to its seal: the seal's random id, the sorted list of its files and the chunk size."
+    listing = hashlib.sha256(json.dumps(sorted(names)).encode()).hexdigest()
+    return f"{seal_id}\0{listing}\0{chunk}"
 
-def _encrypt(aes, src, dst, name:str, chunk:int):
+def _aad(binding:str, name:str, i:int, last:bool) -> bytes:
+    "What each chunk is authenticated with: its seal, the file's path, the chunk's number and whether it is the last."
+    return f"tunebook\0{binding}\0{name}\0{i}\0{int(last)}".encode()
+
+def _encrypt(aes, src, dst, binding:str, name:str, chunk:int):
     "Copy the open file `src` to `dst` encrypted, chunk by chunk."
     block, i = src.read(chunk), 0
     while True:
         following = src.read(chunk) if len(block) == chunk else b''
         nonce = os.urandom(_NONCE)
-        dst.write(nonce + aes.encrypt(nonce, block, _aad(name, i, not following)))
+        dst.write(nonce + aes.encrypt(nonce, block, _aad(binding, name, i, not following)))
         if not following: return
         block, i = following, i + 1
 
@@ -105,12 +118,13 @@ def seal(folder, # a folder of files to encrypt in place
     folder = Path(folder)
     for where in (folder, final):
         if where is not None: _check_key_outside(key, where)
-    aes, names = _aesgcm(key), []
-    for p in sorted(p for p in folder.rglob('*') if p.is_file()):
-        name = p.relative_to(folder).as_posix()
-        with open(p, 'rb') as src, open(p.with_name(p.name + '.enc'), 'wb') as dst: _encrypt(aes, src, dst, name, chunk)
-        p.unlink(); names.append(name)
-    info = {'cipher': CIPHER, 'key_fingerprint': key.fingerprint, 'chunk': chunk, 'files': names}
+    files = sorted(p for p in folder.rglob('*') if p.is_file())
+    names, seal_id = [p.relative_to(folder).as_posix() for p in files], os.urandom(16).hex()
+    aes, binding = _aesgcm(key), _binding(seal_id, names, chunk)
+    for p, name in zip(files, names):
+        with open(p, 'rb') as src, open(p.with_name(p.name + '.enc'), 'wb') as dst: _encrypt(aes, src, dst, binding, name, chunk)
+        p.unlink()
+    info = {'cipher': CIPHER, 'key_fingerprint': key.fingerprint, 'seal_id': seal_id, 'chunk': chunk, 'files': names}
     (folder/SEALED).write_text(json.dumps(info, indent=1))
 
 def check_key(key, required:bool=False):
@@ -128,16 +142,16 @@ def _safe_name(folder:Path, name:str) -> Path:
         raise CheckpointError("A sealed folder names a file outside itself.", name, "Do not open this folder: it was not written by tunebook.")
     return folder.joinpath(*parts)
 
-def _decrypt(aes, src, dst, name:str, chunk:int, where:Path):
+def _decrypt(aes, src, dst, binding:str, name:str, chunk:int, where:Path):
     "Copy the open sealed file `src` to `dst` decrypted, raising `CheckpointError` when any chunk fails its check."
     invalid = lazy_import('cryptography.exceptions', 'cryptography', 'Encryption at rest').InvalidTag
     size, i = chunk + _NONCE + _TAG, 0
     block = src.read(size)
     while True:
         following = src.read(size) if len(block) == size else b''
-        try: dst.write(aes.decrypt(block[:_NONCE], block[_NONCE:], _aad(name, i, not following)))
+        try: dst.write(aes.decrypt(block[:_NONCE], block[_NONCE:], _aad(binding, name, i, not following)))
         except (invalid, ValueError):
-            raise CheckpointError("A sealed file does not decrypt: it was changed, damaged, truncated or renamed.", str(where),
+            raise CheckpointError("A sealed file does not decrypt: it was changed, damaged, truncated, renamed, or taken from another folder.", str(where),
                                   "Copy the folder again from where it was written, or write it again.") from None
         if not following: return
         block, i = following, i + 1
@@ -146,8 +160,10 @@ def _sealed_info(path:Path, key:Key|None) -> dict:
     "The verified `sealed.json` of a sealed folder, once `key` is known to be the one it was sealed with."
     try: info = json.loads((path/SEALED).read_text())
     except ValueError: info = {}
-    if info.get('cipher') != CIPHER: raise CheckpointError("The folder's sealed.json is not one tunebook wrote.", str(path/SEALED),
-                                                           "Copy the folder again from where it was written.")
+    kinds = {'cipher': str, 'key_fingerprint': str, 'seal_id': str, 'chunk': int, 'files': list}
+    if not isinstance(info, dict) or info.get('cipher') != CIPHER or not all(isinstance(info.get(k), t) for k, t in kinds.items()) \
+            or info['chunk'] < 1 or not all(isinstance(n, str) for n in info['files']):
+        raise CheckpointError("The folder's sealed.json is not one tunebook wrote.", str(path/SEALED), "Copy the folder again from where it was written.")
     if key is None: raise ConfigError("This folder is encrypted: it opens only with the key it was sealed with.", str(path),
                                       "Pass key=Key.from_env() (TUNEBOOK_KEY) or key=Key.from_file(path).")
     if key.fingerprint != info['key_fingerprint']:
@@ -163,13 +179,15 @@ def opened(path, # a folder tunebook wrote (a checkpoint or an export), sealed o
     path = Path(path).expanduser()
     verify_output(path)
     if not (path/SEALED).is_file():
+        if key is not None: raise CheckpointError("A key was given, but this folder is not encrypted: it may have been replaced by plain files.",
+                                                  str(path), "Load it without key= only if you know it was written unencrypted; else write it again.")
         yield path
         return
     info = _sealed_info(path, key)
-    aes = _aesgcm(key)
+    aes, binding = _aesgcm(key), _binding(info['seal_id'], info['files'], info['chunk'])
     with tempfile.TemporaryDirectory(prefix='tunebook-open-') as plain:  # created readable by its owner only
         for name in info['files']:
             out = _safe_name(Path(plain), name)
             out.parent.mkdir(parents=True, exist_ok=True)
-            with open(path/f'{name}.enc', 'rb') as src, open(out, 'wb') as dst: _decrypt(aes, src, dst, name, info['chunk'], path/f'{name}.enc')
+            with open(path/f'{name}.enc', 'rb') as src, open(out, 'wb') as dst: _decrypt(aes, src, dst, binding, name, info['chunk'], path/f'{name}.enc')
         yield Path(plain)
