@@ -4,10 +4,11 @@
 
 # %% ../nbs/11a_pipeline.ipynb #31686be7
 from __future__ import annotations
-import copy, json, time, hashlib, tomllib
+import copy, json, re, time, hashlib, tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
-from .core import TunebookError, ConfigError, close_matches, output_dir, atomic_dir, atomic_write, verify_output, OUTPUT_MARKER
+from .core import (TunebookError, ConfigError, close_matches, output_dir, atomic_dir, atomic_write, verify_output, OUTPUT_MARKER,
+                           sha256, file_hashes)
 from .data import Task
 from .models import load_model, base_model
 from .methods import Method
@@ -19,7 +20,7 @@ from .card import model_card
 from .recipes import reviews_task
 
 # %% auto #0
-__all__ = ['STAGES', 'RecipeError', 'check_recipe', 'read_recipe', 'RecipeResult', 'run_recipe']
+__all__ = ['STAGES', 'RecipeError', 'check_recipe', 'read_recipe', 'stage_keys', 'RecipeResult', 'run_recipe']
 
 # %% ../nbs/11a_pipeline.ipynb #17c6d76e
 STAGES = ('train', 'compress', 'audit', 'report')
@@ -51,7 +52,12 @@ def check_recipe(recipe:dict) -> dict:
         if not isinstance(table, dict): raise ConfigError(f"[{t}] must be a table.", repr(table), f"Write it as [{t}] followed by key = value lines.")
         for k in table:
             if allowed is not None and k not in allowed: _unknown(f"[{t}]", k, allowed)
+    if not recipe.get('compress'): raise ConfigError("The recipe has no compressed variant: the audit compares the model with its variants.",
+                                                     sorted(recipe), 'Add a [compress] table, e.g. int8 = {quantize = "int8"}.')
     for name, v in recipe.get('compress', {}).items():
+        if not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9_.-]*', name) or name == 'base':
+            raise ConfigError("A variant's name is a folder name: letters, digits, '_', '.' and '-', and not 'base' (the fine-tuned model's).",
+                              name, 'Use a name such as int8 or pruned-30.')
         if not isinstance(v, dict) or len(set(v) & _VARIANT_KEYS) != 1:
             raise ConfigError("Each compressed variant says how it is made: quantize = scheme, or prune = share.", f"{name} = {v!r}",
                               f'Write e.g. {name} = {{quantize = "int8"}} or {name} = {{prune = 0.3}}.')
@@ -112,15 +118,35 @@ class _Stage:
     key:str
     def cached(self) -> bool:
         "Whether the folder holds a complete result of these inputs (its files unchanged)."
-        try: verify_output(self.folder)
+        try: marker = verify_output(self.folder)
         except TunebookError: return False
+        if marker.get('format') != 'tunebook-stage': return False
         return (self.folder/'key.txt').is_file() and (self.folder/'key.txt').read_text() == self.key
+
+_DISPLAY = ('progress',)  # settings that change what is shown, not what is computed: left out of the keys
 
 def _key(previous:str, table) -> str:
     return hashlib.sha256((previous + json.dumps(table, sort_keys=True, default=str)).encode()).hexdigest()[:16]
 
-def _run_train(recipe, task, stage:_Stage):
-    if stage.cached(): return Tuner.load(stage.folder/'checkpoint', _fresh_model(recipe, task), task, progress=False)
+def _files_digest(path) -> str|None:
+    "The sha256 of a local file, or of every file of a local folder (None for a name that is no local path, e.g. a Hub id)."
+    p = Path(str(path)).expanduser()
+    if p.is_file(): return sha256(p)
+    if p.is_dir(): return hashlib.sha256(json.dumps(file_hashes(p), sort_keys=True).encode()).hexdigest()
+    return None
+
+def stage_keys(recipe:dict) -> dict:
+    "Each stage's key: its own table (less display settings) and every table before it; the train key also covers the data and model files."
+    keys, k = {}, ''
+    for s in STAGES:
+        table = {n: v for n, v in recipe.get(s, {}).items() if n not in _DISPLAY}
+        inputs = [table] + ([recipe['model'], recipe['data'], _files_digest(recipe['data'].get('source', 'reviews')),
+                             _files_digest(recipe['model']['name'])] if s == 'train' else [])
+        k = keys[s] = _key(k, inputs)
+    return keys
+
+def _run_train(recipe, task, stage:_Stage, cached:bool):
+    if cached: return Tuner.load(stage.folder/'checkpoint', _fresh_model(recipe, task), task, progress=False)
     tuner = _tuner(recipe, task, _fresh_model(recipe, task))
     tuner.fit()
     with atomic_dir(stage.folder, 'stage', overwrite=True) as tmp:
@@ -128,10 +154,10 @@ def _run_train(recipe, task, stage:_Stage):
         (tmp/'key.txt').write_text(stage.key)
     return tuner
 
-def _run_compress(recipe, task, tuner, stage:_Stage) -> dict:
+def _run_compress(recipe, task, tuner, stage:_Stage, cached:bool) -> dict:
     plain = _plain(tuner.model).eval()
     how = recipe.get('compress', {})
-    if stage.cached():
+    if cached:
         return {'base': plain} | {n: (load_quantized(stage.folder/n) if 'quantize' in h else load_model(stage.folder/n, task)) for n, h in how.items()}
     variants = {n: _make_variant(plain, h) for n, h in how.items()}
     with atomic_dir(stage.folder, 'stage', overwrite=True) as tmp:
@@ -141,8 +167,8 @@ def _run_compress(recipe, task, tuner, stage:_Stage) -> dict:
         (tmp/'key.txt').write_text(stage.key)
     return {'base': plain} | variants
 
-def _run_audit(recipe, task, variants:dict, stage:_Stage) -> CompressionAudit:
-    if stage.cached(): return CompressionAudit.from_json((stage.folder/'audit.json').read_text())
+def _run_audit(recipe, task, variants:dict, stage:_Stage, cached:bool) -> CompressionAudit:
+    if cached: return CompressionAudit.from_json((stage.folder/'audit.json').read_text())
     result = audit(variants, task, **recipe.get('audit', {}))
     with atomic_dir(stage.folder, 'stage', overwrite=True) as tmp:
         (tmp/'audit.json').write_text(result.to_json())
@@ -176,8 +202,7 @@ _JOB_FILES = ['recipe.json', 'stages', 'model', 'card']
 def _start_job(out:Path, recipe:dict):
     "Make the job's folder (marked as tunebook's, so that a re-run may replace what is in it) and record the recipe."
     out.mkdir(parents=True, exist_ok=True)
-    marker = out/OUTPUT_MARKER
-    if not marker.is_file(): marker.write_text(json.dumps({'format': 'tunebook-job', 'files': _JOB_FILES}))
+    with atomic_write(out/OUTPUT_MARKER, 'w') as f: f.write(json.dumps({'format': 'tunebook-job', 'files': _JOB_FILES}))
     with atomic_write(out/'recipe.json', 'w') as f: f.write(json.dumps(recipe, indent=1, default=str))
 
 def _stage_error(stage:str, out:Path, e:Exception) -> RecipeError:
@@ -193,20 +218,18 @@ def run_recipe(source, # a .toml file or a dict
     recipe = read_recipe(source)
     out = output_dir(out or recipe.get('out', 'tunebook-job'), 'job', overwrite)
     _start_job(out, recipe)
-    task, keys, k = _task(recipe), {}, ''
-    for s in STAGES:  # a stage's key: its own table, and (through the previous key) every table before it
-        k = keys[s] = _key(k, [recipe.get(s, {})] + ([recipe['model'], recipe['data']] if s == 'train' else []))
+    task, keys = _task(recipe), stage_keys(recipe)
     stages = {s: _Stage(out/'stages'/s, keys[s]) for s in STAGES}
     ran, seconds, got = [], {}, {}
-    steps = {'train': lambda: _run_train(recipe, task, stages['train']),
-             'compress': lambda: _run_compress(recipe, task, got['train'], stages['compress']),
-             'audit': lambda: _run_audit(recipe, task, got['compress'], stages['audit']),
-             'report': lambda: _run_report(recipe, task, got['train'], got['audit'], out)}
+    steps = {'train': lambda hit: _run_train(recipe, task, stages['train'], hit),
+             'compress': lambda hit: _run_compress(recipe, task, got['train'], stages['compress'], hit),
+             'audit': lambda hit: _run_audit(recipe, task, got['compress'], stages['audit'], hit),
+             'report': lambda hit: _run_report(recipe, task, got['train'], got['audit'], out)}
     for i, s in enumerate(STAGES, 1):
-        hit = s != 'report' and stages[s].cached()
+        hit = s != 'report' and not ran and stages[s].cached()  # once a stage runs, the later ones run on its new result
         log(f"[{i}/{len(STAGES)}] {s}: {'cached, loading' if hit else 'running'}")
         t0 = time.perf_counter()
-        try: got[s] = steps[s]()
+        try: got[s] = steps[s](hit)
         except TunebookError as e:
             if isinstance(e, RecipeError): raise
             raise _stage_error(s, out, e) from e
