@@ -33,10 +33,14 @@ class Figure:
     png:bytes
     alt:str
 
+def _md_text(s:str) -> str:
+    "Text for Markdown: `<`, `>` and `&` escaped, so that data (a class name, a caveat) cannot add HTML to the page."
+    return html.escape(s, quote=False)
+
 def _md_table(t:Table) -> str:
     "A Markdown table (pipes in cells escaped)."
     f = t.frame.reset_index() if t.frame.index.name or isinstance(t.frame.index, pd.MultiIndex) else t.frame
-    cell = lambda v: (f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)).replace('|', '\\|').replace('\n', ' ')
+    cell = lambda v: _md_text(f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)).replace('|', '\\|').replace('\n', ' ')
     rows = ['| ' + ' | '.join(cell(c) for c in f.columns) + ' |', '|' + '---|' * len(f.columns)]
     rows += ['| ' + ' | '.join(cell(v) for v in r) + ' |' for r in f.itertuples(index=False)]
     return (f"*{t.caption}*\n\n" if t.caption else '') + '\n'.join(rows)
@@ -45,7 +49,7 @@ def _data_uri(png:bytes) -> str: return 'data:image/png;base64,' + base64.b64enc
 
 def block_markdown(b) -> str:
     "One block as Markdown."
-    if isinstance(b, Text): return b.text
+    if isinstance(b, Text): return _md_text(b.text)
     if isinstance(b, Table): return _md_table(b)
     return f"![{b.alt}]({_data_uri(b.png)})"
 
@@ -76,7 +80,7 @@ class ModelCard:
         "The card as Markdown, with the metadata as a YAML header."
         from huggingface_hub import ModelCardData
         head = ModelCardData(**self.metadata).to_yaml()
-        body = [f"# {self.name}"] + [f"## {t}\n\n" + '\n\n'.join(block_markdown(b) for b in bs) for t, bs in self.sections.items()]
+        body = [f"# {_md_text(self.name)}"] + [f"## {_md_text(t)}\n\n" + '\n\n'.join(block_markdown(b) for b in bs) for t, bs in self.sections.items()]
         return f"---\n{head}\n---\n\n" + '\n\n'.join(body) + '\n'
 
     def to_html(self) -> str:
@@ -101,6 +105,15 @@ class ModelCard:
 RELATIONS = ('finetune', 'adapter', 'quantized', 'merge')
 _HUB_NAMES = {'minilm': 'sentence-transformers/all-MiniLM-L6-v2', 'mnist-cnn': None, 'tiny-bert': None, 'mlp': None, 'logistic': None}
 
+def _hub_id(base_model:str|None) -> str|None:
+    "The Hub id of the base model: a bundled alias's, or `base_model` itself when it is a Hub id (a local path is never published)."
+    if base_model is None or base_model in _HUB_NAMES: return _HUB_NAMES.get(base_model)
+    from huggingface_hub.utils import validate_repo_id, HFValidationError
+    if Path(base_model).expanduser().exists(): return None
+    try: validate_repo_id(base_model)
+    except HFValidationError: return None
+    return base_model
+
 def _metadata(name:str, audit:CompressionAudit, task, base_model:str|None, relation:str, license:str, datasets:list, language) -> dict:
     "Hugging Face metadata: licence, datasets, metrics, the base model and its relation, and the base's results."
     from huggingface_hub import EvalResult
@@ -112,7 +125,7 @@ def _metadata(name:str, audit:CompressionAudit, task, base_model:str|None, relat
     meta = dict(model_name=name, license=license, datasets=list(datasets) or None, metrics=[r.metric_type for r in results] or None,
                 pipeline_tag=kind, eval_results=results or None, tags=['tunebook'])
     if language: meta['language'] = language
-    hub = _HUB_NAMES.get(base_model, base_model)
+    hub = _hub_id(base_model)
     if hub: meta |= dict(base_model=hub, base_model_relation=relation)
     return meta
 
@@ -128,11 +141,11 @@ def _details(name, task, base_model, relation, training) -> list:
     if training: blocks.append(Table(pd.DataFrame({'setting': list(training), 'value': [str(v) for v in training.values()]}), 'how it was trained'))
     return blocks
 
-def _data(task, datasets) -> list:
+def _data(task, datasets, split:str) -> list:
     sizes = pd.DataFrame({'examples': {k: len(s) for k, s in task.splits.items()}})
     counts = pd.DataFrame({k: pd.Series(np.asarray(task.classes, dtype=object)[s.y[s.y >= 0]]).value_counts() for k, s in task.splits.items()}).fillna(0).astype(int)
     named = f" ({', '.join(datasets)})" if datasets else ''
-    return [Text(f"The data{named} is split into {', '.join(task.splits)}; the model was trained on the train split and every result below is on the test split unless said otherwise."),
+    return [Text(f"The data{named} is split into {', '.join(task.splits)}; the model was trained on the train split and every result below is on the {split} split unless said otherwise."),
             Table(sizes, 'examples per split'), Table(counts, 'examples per class and split')]
 
 def _groups(audit:CompressionAudit) -> list:
@@ -189,14 +202,14 @@ def model_card(audit:CompressionAudit, # from `tunebook.report.audit`: the base 
     sections = {
         'Model details': _details(name, task, base_model, relation, training),
         'Intended use': [Text(intended_use)] + ([Text(f"Out of scope: {out_of_scope}")] if out_of_scope else []),
-        'Training data': _data(task, datasets),
+        'Training data': _data(task, datasets, audit.split),
         'Training procedure': [Text(f"{k}: {v}") for k, v in (training or {}).items()] or [Text("Not given.")],
-        'Metrics': _section(audit, 'accuracy', "Accuracy was not measured.", [Text("Accuracy and macro-F1 on the test split; ECE is the expected calibration error over 10 bins (lower is better).")]),
+        'Metrics': _section(audit, 'accuracy', "Accuracy was not measured.", [Text(f"Accuracy and macro-F1 on the {audit.split} split; ECE is the expected calibration error over 10 bins (lower is better).")]),
         'Per-group results': _groups(audit),
         'Robustness': _section(audit, 'robustness', "Robustness was not measured.",
                                [Text("Attack success is the share of correctly classified examples the attack makes wrong; robust accuracy the share still right after it.")]),
         'Privacy': _section(audit, 'membership', "Membership inference was not measured.",
-                            [Text("The loss attack on members (train split) and non-members (test split): an AUC of 0.5 is guessing; "
+                            [Text(f"The loss attack on members (train split) and non-members ({audit.split} split): an AUC of 0.5 is guessing; "
                                   "the TPR at 1% FPR is the share of members found when only 1% of non-members are falsely accused "
                                   "(n/a when the audit had fewer than 100 non-members: 1% of them is less than one).")] if len(member_rows.columns) else []),
         'Compression': _compression(audit),

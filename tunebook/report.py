@@ -41,7 +41,7 @@ METRICS = {
     'macro_f1': Metric('accuracy', True, 'macro-F1', 0.01),
     'ece': Metric('accuracy', False, 'calibration error (ECE)', 0.02),
     'label_loyalty': Metric('loyalty', True, 'label loyalty'),
-    'probability_loyalty': Metric('loyalty', True, 'probability loyalty'),
+    'probability_loyalty': Metric('loyalty', True, 'probability loyalty', 0.05),
     'right_to_wrong': Metric('loyalty', False, 'share flipped right→wrong', 0.01),
     'wrong_to_right': Metric('loyalty', True, 'share flipped wrong→right'),
     'worst_group_accuracy': Metric('groups', True, 'accuracy of the worst group', 0.02),
@@ -49,8 +49,8 @@ METRICS = {
     'parity_gap': Metric('groups', False, 'largest statistical parity difference (absolute)', 0.02),
     'attack_success': Metric('robustness', False, 'attack success rate', 0.05),
     'robust_accuracy': Metric('robustness', True, 'robust accuracy', 0.05),
-    'explanation_rank_correlation': Metric('explanations', True, 'rank correlation of explanations with the base'),
-    'explanation_top_k_overlap': Metric('explanations', True, 'top-k overlap of explanations with the base'),
+    'explanation_rank_correlation': Metric('explanations', True, 'rank correlation of explanations with the base', 0.2),
+    'explanation_top_k_overlap': Metric('explanations', True, 'top-k overlap of explanations with the base', 0.2),
     'membership_auc': Metric('membership', False, 'membership-inference AUC', 0.05, floor=0.5),
     'membership_tpr_1pct': Metric('membership', False, 'membership-inference TPR at 1% FPR', 0.05),
     'size_mb': Metric('efficiency', False, 'size (MB)'),
@@ -250,7 +250,8 @@ def _run_audit(models:dict, task, checks:tuple, split:str, base:str, s:AuditSett
                     found, groups = _group_rows(preds, task, split, s, details)
                     _merge(rows, found)
             elif check == 'membership':
-                if 'train' not in task.splits: skipped += [(n, check, "the task has no train split (the members)") for n in models]
+                reason = _membership_problem(task, split)
+                if reason: skipped += [(n, check, reason) for n in models]
                 else:
                     m = details['membership'] = membership_audit(models, task, 'train', split, n=s.n_membership, n_boot=s.n_boot)
                     _merge(rows, {n: {'membership_auc': m.table.loc[(n, 'loss'), 'auc'], 'membership_tpr_1pct': m.table.loc[(n, 'loss'), 'tpr@0.01']} for n in models})
@@ -272,6 +273,13 @@ def _run_audit(models:dict, task, checks:tuple, split:str, base:str, s:AuditSett
 def _unmasked(models:dict) -> dict:
     "The models with pruning masks folded into copies of them, so that their size counts each weight once."
     return {n: make_permanent(copy.deepcopy(m)) if isinstance(m, nn.Module) and is_pruned(m) else m for n, m in models.items()}
+
+def _membership_problem(task, split:str) -> str|None:
+    "Why the membership audit cannot run on this task and split (None when it can)."
+    if 'train' not in task.splits: return "the task has no train split (the members)"
+    if split == 'train': return "the audited split is the train split, so it holds no non-members"
+    small = [s for s in ('train', split) if len(task.splits[s]) < 10]
+    return f"the {small[0]} split has fewer than 10 examples" if small else None
 
 def _merge(rows:dict, found:dict):
     for n, values in found.items(): rows[n].update(values)
@@ -345,7 +353,7 @@ class CompressionAudit:
         "An audit back from `to_json` (its `details` empty)."
         d = json.loads(text)
         f = {k: _frame_back(d[k]) for k in ('table', 'groups', 'forgotten_examples', 'skipped')}
-        return cls(f['table'], d['base'], d['split'], f['groups'], f['forgotten_examples'], f['skipped'], {}, d['classes'])
+        return cls(f['table'].astype(float), d['base'], d['split'], f['groups'], f['forgotten_examples'], f['skipped'], {}, d['classes'])
 
     def deltas(self) -> pd.DataFrame:
         "Each variant's metrics minus the base's."
@@ -387,8 +395,9 @@ class CompressionAudit:
         (attr, g), b, a, n = found
         overall = self.table.at[self.base, 'accuracy'] - self.table.at[v, 'accuracy']
         if (b - a) - overall < METRICS['worst_group_accuracy'].threshold: return []
-        return [f"{v}: for {attr} = {g} ({n} examples) accuracy falls {100 * (b - a):.1f} points ({b:.3f} → {a:.3f}), "
-                f"against {100 * overall:.1f} points over everyone."]
+        if self.groups.at[(v, attr, g), 'accuracy_high'] >= self.groups.at[(self.base, attr, g), 'accuracy_low']: return []  # could be chance
+        return [f"{v}: for {attr} = {g} ({n} examples) accuracy falls {100 * (b - a):.1f} points ({b:.3f} → {a:.3f}; the 95% intervals "
+                f"do not overlap), against {100 * overall:.1f} points over everyone."]
 
     def forgotten(self, variant:str|None=None, # one variant's (default: all)
                   by:str|None=None) -> pd.DataFrame: # 'label' or a group attribute: counts instead of examples
