@@ -11,8 +11,8 @@ from ..core import ConfigError, check_choices
 from ..viz import draw_on, new_figure, fig_png, png_img
 
 # %% auto #0
-__all__ = ['PII_PATTERNS', 'PII_KINDS', 'PLACEHOLDERS', 'luhn_ok', 'card_ok', 'iban_ok', 'PiiMatch', 'find_pii', 'mask',
-           'PiiReport', 'scan_pii', 'redact', 'redact_pii']
+__all__ = ['IBAN_LENGTHS', 'PII_PATTERNS', 'PII_KINDS', 'PLACEHOLDERS', 'luhn_ok', 'card_ok', 'iban_ok', 'PiiMatch', 'find_pii',
+           'mask', 'PiiReport', 'scan_pii', 'redact', 'redact_pii']
 
 # %% ../../nbs/07g_pii.ipynb #dc847e31
 def luhn_ok(digits:str) -> bool:
@@ -26,17 +26,26 @@ _ISSUERS = [  # leading digits from, to, and card lengths: the ranges of the maj
     ('4', '4', (13, 16, 19)), ('51', '55', (16,)), ('2221', '2720', (16,)), ('34', '34', (15,)), ('37', '37', (15,)),
     ('300', '305', range(14, 20)), ('36', '36', range(14, 20)), ('38', '39', range(14, 20)), ('3528', '3589', range(16, 20)),
     ('6011', '6011', range(16, 20)), ('644', '649', range(16, 20)), ('65', '65', range(16, 20)), ('62', '62', range(16, 20)),
-    ('50', '50', range(13, 20)), ('56', '58', range(13, 20)), ('63', '63', range(13, 20)), ('67', '67', range(13, 20))]
+    ('50', '50', range(13, 20)), ('56', '58', range(13, 20)), ('63', '63', range(13, 20)), ('67', '67', range(13, 20)),
+    ('2200', '2204', (16,)), ('60', '60', range(16, 20)), ('81', '82', range(16, 20)), ('508', '508', (16,)), ('9792', '9792', (16,))]
+# Mir, RuPay, UnionPay's 81, Troy: networks outside the older ranges
 
 def card_ok(digits:str) -> bool:
     "Whether a string of digits can be a payment card number: a major network's leading digits and length, and the Luhn check."
     issued = any(lo <= digits[:len(lo)] <= hi and len(digits) in lengths for lo, hi, lengths in _ISSUERS)
     return issued and luhn_ok(digits)
 
+IBAN_LENGTHS = dict(  # ISO 13616: the length of each country's IBANs
+    AD=24, AE=23, AL=28, AT=20, AZ=28, BA=20, BE=16, BG=22, BH=22, BR=29, BY=28, CH=21, CR=22, CY=28, CZ=24, DE=22, DK=18, DO=28,
+    EE=20, EG=29, ES=24, FI=18, FO=18, FR=27, GB=22, GE=22, GI=23, GL=18, GR=27, GT=28, HR=21, HU=28, IE=22, IL=23, IQ=23, IS=26,
+    IT=27, JO=30, KW=30, KZ=20, LB=28, LC=32, LI=21, LT=20, LU=20, LV=21, MC=27, MD=24, ME=22, MK=19, MR=27, MT=31, MU=30, NL=18,
+    NO=15, PK=24, PL=28, PS=29, PT=25, QA=29, RO=24, RS=22, SA=24, SC=31, SE=24, SI=19, SK=24, SM=27, ST=25, SV=28, TL=23, TN=24,
+    TR=26, UA=29, VA=22, VG=24, XK=20)
+
 def iban_ok(iban:str) -> bool:
-    "Whether an IBAN (spaces allowed) passes its ISO 13616 mod-97 check."
+    "Whether an IBAN (spaces allowed) has its country's length and passes the ISO 13616 mod-97 check."
     s = iban.replace(' ', '').upper()
-    if not 15 <= len(s) <= 34: return False
+    if IBAN_LENGTHS.get(s[:2]) != len(s): return False
     return int(''.join(str(int(c, 36)) for c in s[4:] + s[:4])) % 97 == 1
 
 def _iban_in(text:str) -> str|None:
