@@ -22,7 +22,7 @@ from .audit.membership import membership_audit
 
 # %% auto #0
 __all__ = ['CHECKS', 'METRICS', 'Metric', 'js_distance', 'loyalty', 'wilson', 'group_accuracy', 'gradient_problem',
-           'AuditSettings', 'audit', 'CompressionAudit']
+           'CompressionAudit', 'AuditSettings', 'audit']
 
 # %% ../nbs/08a_report.ipynb #c953b17c
 CHECKS = ('accuracy', 'loyalty', 'groups', 'robustness', 'explanations', 'membership', 'efficiency')
@@ -116,6 +116,151 @@ def gradient_problem(model, task, split:str) -> str|None:
     except (RuntimeError, NotImplementedError) as e: return f"it has no gradients ({str(e).splitlines()[0][:120]})"
     finally: model.zero_grad(set_to_none=True)
     return None
+
+# %% ../nbs/08a_report.ipynb #86a95a50
+def _fmt(metric:str, v:float) -> str:
+    "A metric's value as the summary writes it."
+    return f"{v:.1f}" if metric in ('size_mb', 'latency_ms') else f"{v:.3f}"
+
+def _worst_group(groups:pd.DataFrame, base:str, variant:str) -> tuple|None:
+    "The (attribute, group) whose accuracy falls most from the base to `variant`, with both accuracies."
+    b, v = groups.loc[base], groups.loc[variant]
+    drop = (b.accuracy - v.accuracy).dropna()
+    if drop.empty: return None
+    where = drop.idxmax()
+    return where, b.accuracy[where], v.accuracy[where], int(v['count'][where])
+
+def _frame_json(f:pd.DataFrame|None):
+    "A frame as JSON-ready data, its index kept as columns."
+    if f is None: return None
+    names = [n for n in f.index.names if n is not None]
+    return {'index': names, 'frame': json.loads((f.reset_index() if names else f).to_json(orient='split', index=False))}
+
+def _frame_back(d) -> pd.DataFrame|None:
+    "The frame `_frame_json` wrote."
+    if d is None: return None
+    f = pd.DataFrame(d['frame']['data'], columns=d['frame']['columns'])
+    return f.set_index(d['index']) if d['index'] else f
+
+@dataclass
+class CompressionAudit:
+    "Every check of a base model and its variants (`audit`)."
+    table:pd.DataFrame # index: variant (the base first); columns: `METRICS` measured
+    base:str
+    split:str
+    groups:pd.DataFrame|None # index (variant, attribute, group): count, accuracy and its 95% interval
+    forgotten_examples:pd.DataFrame # variant, index, (input), label, variant_pred, p_label_base, p_label_variant, groups
+    skipped:pd.DataFrame # variant, check, reason
+    details:dict # the underlying results: 'membership', 'efficiency', 'fairness', 'explanations'
+    classes:list
+
+    def to_frame(self) -> pd.DataFrame: return self.table
+
+    def to_json(self) -> str:
+        "Everything but `details` (the underlying result objects) as JSON text: what a recipe caches."
+        frames = {k: _frame_json(getattr(self, k)) for k in ('table', 'groups', 'forgotten_examples', 'skipped')}
+        return json.dumps({'base': self.base, 'split': self.split, 'classes': [str(c) for c in self.classes], **frames})
+
+    @classmethod
+    def from_json(cls, text:str) -> CompressionAudit:
+        "An audit back from `to_json` (its `details` empty)."
+        d = json.loads(text)
+        f = {k: _frame_back(d[k]) for k in ('table', 'groups', 'forgotten_examples', 'skipped')}
+        return cls(f['table'].astype(float), d['base'], d['split'], f['groups'], f['forgotten_examples'], f['skipped'], {}, d['classes'])
+
+    def deltas(self) -> pd.DataFrame:
+        "Each variant's metrics minus the base's."
+        return self.table - self.table.loc[self.base]
+
+    def regressions(self) -> pd.DataFrame:
+        "Every change for the worse at least as large as its metric's threshold: variant, metric, base, value, delta."
+        d, rows = self.deltas(), []
+        for m in d.columns:
+            spec = METRICS[m]
+            if spec.threshold is None: continue
+            judged = self.table[m] if spec.floor is None else np.maximum(self.table[m], spec.floor)
+            change = judged - judged[self.base]
+            for v in d.index.drop(self.base):
+                worse = -change[v] if spec.higher_is_better else change[v]
+                if worse >= spec.threshold:
+                    rows.append({'variant': v, 'metric': m, 'base': self.table.at[self.base, m], 'value': self.table.at[v, m], 'delta': d.at[v, m], 'worse_by': worse})
+        return pd.DataFrame(rows, columns=['variant', 'metric', 'base', 'value', 'delta', 'worse_by'])
+
+    def summary(self, per_variant:int=3) -> list[str]:
+        "Plain sentences on the largest regressions of each variant, computed from the table."
+        out, reg = [], self.regressions()
+        for v in self.table.index.drop(self.base):
+            r = reg[reg.variant == v].sort_values('worse_by', ascending=False)
+            said = [f"{METRICS[x.metric].words} {'falls' if METRICS[x.metric].higher_is_better else 'rises'} from "
+                    f"{_fmt(x.metric, x.base)} to {_fmt(x.metric, x.value)}" for x in r.head(per_variant).itertuples()]
+            out.append(f"{v}: " + ('; '.join(said) if said else f"no regression beyond the thresholds against {self.base}") + '.')
+            out += self._group_sentence(v)
+        if not self.forgotten_examples.empty:
+            n = self.forgotten_examples.variant.value_counts()
+            out.append("Forgotten (right for the base, wrong for the variant): " + ', '.join(f"{k} {c}" for k, c in n.items()) + f" examples of the {self.split} split.")
+        return out
+
+    def _group_sentence(self, v:str) -> list[str]:
+        "A sentence when one group loses clearly more accuracy than everyone does."
+        if self.groups is None or 'accuracy' not in self.table: return []
+        found = _worst_group(self.groups, self.base, v)
+        if found is None: return []
+        (attr, g), b, a, n = found
+        overall = self.table.at[self.base, 'accuracy'] - self.table.at[v, 'accuracy']
+        if (b - a) - overall < METRICS['worst_group_accuracy'].threshold: return []
+        if self.groups.at[(v, attr, g), 'accuracy_high'] >= self.groups.at[(self.base, attr, g), 'accuracy_low']: return []  # could be chance
+        return [f"{v}: for {attr} = {g} ({n} examples) accuracy falls {100 * (b - a):.1f} points ({b:.3f} → {a:.3f}; the 95% intervals "
+                f"do not overlap), against {100 * overall:.1f} points over everyone."]
+
+    def forgotten(self, variant:str|None=None, # one variant's (default: all)
+                  by:str|None=None) -> pd.DataFrame: # 'label' or a group attribute: counts instead of examples
+        "The examples the base gets right and the variant gets wrong, or their counts by label or group."
+        f = self.forgotten_examples
+        if variant is not None:
+            if variant not in self.table.index or variant == self.base:
+                raise ConfigError("Unknown variant.", variant, f"Use one of {list(self.table.index.drop(self.base))}.")
+            f = f[f.variant == variant]
+        if by is None: return f
+        if by not in f.columns or by in ('variant', 'index', 'input'):
+            options = ['label'] + [c for c in f.columns if c not in ('variant', 'index', 'input', 'label', 'variant_pred', 'p_label_base', 'p_label_variant')]
+            raise ConfigError("Forgotten examples are counted by label or by a group attribute.", by, f"Use one of {options}.")
+        return f.groupby(['variant', by]).size().unstack(by, fill_value=0)
+
+    def _scales(self, d:pd.DataFrame) -> np.ndarray:
+        "What counts as a full-colour change of each metric: its largest change, but at least twice its regression threshold (10% of the base for sizes and times, 0.02 otherwise), so that tiny changes stay pale."
+        base = self.table.loc[self.base]
+        least = [2 * METRICS[m].threshold if METRICS[m].threshold else 0.1 * abs(base[m]) if METRICS[m].check == 'efficiency' and m != 'sparsity' else 0.02
+                 for m in d.columns]
+        return np.maximum(d.abs().max().fillna(0).to_numpy(), np.nan_to_num(np.array(least, dtype=float), nan=0.02))
+
+    def plot(self, fig=None):
+        "A heat map of the deltas to the base: green better, red worse, each column scaled to its largest change (or a floor)."
+        d = self.deltas().drop(index=self.base)
+        sign = np.array([1 if METRICS[m].higher_is_better else -1 for m in d.columns])
+        good = d.to_numpy() * sign / self._scales(d)
+        fig = draw_on(fig, (1.1 * len(d.columns) + 2, 0.6 * len(d) + 2))
+        ax = fig.subplots()
+        ax.imshow(np.nan_to_num(good), cmap='RdYlGn', vmin=-1, vmax=1, aspect='auto')
+        for (i, j), v in np.ndenumerate(d.to_numpy()):
+            ax.text(j, i, 'n/a' if np.isnan(v) else f"{v:+.3g}", ha='center', va='center', fontsize=7)
+        ax.set_xticks(range(len(d.columns)), d.columns, rotation=40, ha='right', fontsize=8)
+        ax.set_yticks(range(len(d)), d.index)
+        ax.set_title(f"change from {self.base} ({self.split} split); colour: better (green) or worse (red)", fontsize=9)
+        fig.tight_layout()
+        return fig
+
+    def __repr__(self):
+        return (f"CompressionAudit({len(self.table) - 1} variants of {self.base!r} on {self.split}: {len(self.table.columns)} metrics, "
+                f"{len(self.regressions())} regressions, {len(self.forgotten_examples)} forgotten examples, {len(self.skipped)} checks skipped)")
+
+    def _repr_html_(self):
+        e = html.escape
+        parts = [f"<p>{e(repr(self))}</p><ul>" + ''.join(f"<li>{e(s)}</li>" for s in self.summary()) + "</ul>",
+                 self.table.to_html(float_format=lambda v: f'{v:.4g}', escape=True),
+                 png_img(fig_png(self.plot(fig=new_figure())), 'changes from the base')]
+        if len(self.skipped): parts.append("<p>Skipped:</p>" + self.skipped.to_html(index=False, escape=True))
+        if len(self.forgotten_examples): parts.append("<p>Forgotten examples (first 10):</p>" + self.forgotten_examples.head(10).to_html(index=False, escape=True, float_format='%.3f'))
+        return ''.join(parts)
 
 # %% ../nbs/08a_report.ipynb #be1019e8
 @dataclass
@@ -303,148 +448,3 @@ def _per_variant_check(check:str, models:dict, task, split:str, base:str, s:Audi
         steps(f'{check}: {n}')
     if check == 'explanations': details['explanations'] = results
     return skipped
-
-# %% ../nbs/08a_report.ipynb #86a95a50
-def _fmt(metric:str, v:float) -> str:
-    "A metric's value as the summary writes it."
-    return f"{v:.1f}" if metric in ('size_mb', 'latency_ms') else f"{v:.3f}"
-
-def _worst_group(groups:pd.DataFrame, base:str, variant:str) -> tuple|None:
-    "The (attribute, group) whose accuracy falls most from the base to `variant`, with both accuracies."
-    b, v = groups.loc[base], groups.loc[variant]
-    drop = (b.accuracy - v.accuracy).dropna()
-    if drop.empty: return None
-    where = drop.idxmax()
-    return where, b.accuracy[where], v.accuracy[where], int(v['count'][where])
-
-def _frame_json(f:pd.DataFrame|None):
-    "A frame as JSON-ready data, its index kept as columns."
-    if f is None: return None
-    names = [n for n in f.index.names if n is not None]
-    return {'index': names, 'frame': json.loads((f.reset_index() if names else f).to_json(orient='split', index=False))}
-
-def _frame_back(d) -> pd.DataFrame|None:
-    "The frame `_frame_json` wrote."
-    if d is None: return None
-    f = pd.DataFrame(d['frame']['data'], columns=d['frame']['columns'])
-    return f.set_index(d['index']) if d['index'] else f
-
-@dataclass
-class CompressionAudit:
-    "Every check of a base model and its variants (`audit`)."
-    table:pd.DataFrame # index: variant (the base first); columns: `METRICS` measured
-    base:str
-    split:str
-    groups:pd.DataFrame|None # index (variant, attribute, group): count, accuracy and its 95% interval
-    forgotten_examples:pd.DataFrame # variant, index, (input), label, variant_pred, p_label_base, p_label_variant, groups
-    skipped:pd.DataFrame # variant, check, reason
-    details:dict # the underlying results: 'membership', 'efficiency', 'fairness', 'explanations'
-    classes:list
-
-    def to_frame(self) -> pd.DataFrame: return self.table
-
-    def to_json(self) -> str:
-        "Everything but `details` (the underlying result objects) as JSON text: what a recipe caches."
-        frames = {k: _frame_json(getattr(self, k)) for k in ('table', 'groups', 'forgotten_examples', 'skipped')}
-        return json.dumps({'base': self.base, 'split': self.split, 'classes': [str(c) for c in self.classes], **frames})
-
-    @classmethod
-    def from_json(cls, text:str) -> CompressionAudit:
-        "An audit back from `to_json` (its `details` empty)."
-        d = json.loads(text)
-        f = {k: _frame_back(d[k]) for k in ('table', 'groups', 'forgotten_examples', 'skipped')}
-        return cls(f['table'].astype(float), d['base'], d['split'], f['groups'], f['forgotten_examples'], f['skipped'], {}, d['classes'])
-
-    def deltas(self) -> pd.DataFrame:
-        "Each variant's metrics minus the base's."
-        return self.table - self.table.loc[self.base]
-
-    def regressions(self) -> pd.DataFrame:
-        "Every change for the worse at least as large as its metric's threshold: variant, metric, base, value, delta."
-        d, rows = self.deltas(), []
-        for m in d.columns:
-            spec = METRICS[m]
-            if spec.threshold is None: continue
-            judged = self.table[m] if spec.floor is None else np.maximum(self.table[m], spec.floor)
-            change = judged - judged[self.base]
-            for v in d.index.drop(self.base):
-                worse = -change[v] if spec.higher_is_better else change[v]
-                if worse >= spec.threshold:
-                    rows.append({'variant': v, 'metric': m, 'base': self.table.at[self.base, m], 'value': self.table.at[v, m], 'delta': d.at[v, m], 'worse_by': worse})
-        return pd.DataFrame(rows, columns=['variant', 'metric', 'base', 'value', 'delta', 'worse_by'])
-
-    def summary(self, per_variant:int=3) -> list[str]:
-        "Plain sentences on the largest regressions of each variant, computed from the table."
-        out, reg = [], self.regressions()
-        for v in self.table.index.drop(self.base):
-            r = reg[reg.variant == v].sort_values('worse_by', ascending=False)
-            said = [f"{METRICS[x.metric].words} {'falls' if METRICS[x.metric].higher_is_better else 'rises'} from "
-                    f"{_fmt(x.metric, x.base)} to {_fmt(x.metric, x.value)}" for x in r.head(per_variant).itertuples()]
-            out.append(f"{v}: " + ('; '.join(said) if said else f"no regression beyond the thresholds against {self.base}") + '.')
-            out += self._group_sentence(v)
-        if not self.forgotten_examples.empty:
-            n = self.forgotten_examples.variant.value_counts()
-            out.append("Forgotten (right for the base, wrong for the variant): " + ', '.join(f"{k} {c}" for k, c in n.items()) + f" examples of the {self.split} split.")
-        return out
-
-    def _group_sentence(self, v:str) -> list[str]:
-        "A sentence when one group loses clearly more accuracy than everyone does."
-        if self.groups is None or 'accuracy' not in self.table: return []
-        found = _worst_group(self.groups, self.base, v)
-        if found is None: return []
-        (attr, g), b, a, n = found
-        overall = self.table.at[self.base, 'accuracy'] - self.table.at[v, 'accuracy']
-        if (b - a) - overall < METRICS['worst_group_accuracy'].threshold: return []
-        if self.groups.at[(v, attr, g), 'accuracy_high'] >= self.groups.at[(self.base, attr, g), 'accuracy_low']: return []  # could be chance
-        return [f"{v}: for {attr} = {g} ({n} examples) accuracy falls {100 * (b - a):.1f} points ({b:.3f} → {a:.3f}; the 95% intervals "
-                f"do not overlap), against {100 * overall:.1f} points over everyone."]
-
-    def forgotten(self, variant:str|None=None, # one variant's (default: all)
-                  by:str|None=None) -> pd.DataFrame: # 'label' or a group attribute: counts instead of examples
-        "The examples the base gets right and the variant gets wrong, or their counts by label or group."
-        f = self.forgotten_examples
-        if variant is not None:
-            if variant not in self.table.index or variant == self.base:
-                raise ConfigError("Unknown variant.", variant, f"Use one of {list(self.table.index.drop(self.base))}.")
-            f = f[f.variant == variant]
-        if by is None: return f
-        if by not in f.columns or by in ('variant', 'index', 'input'):
-            options = ['label'] + [c for c in f.columns if c not in ('variant', 'index', 'input', 'label', 'variant_pred', 'p_label_base', 'p_label_variant')]
-            raise ConfigError("Forgotten examples are counted by label or by a group attribute.", by, f"Use one of {options}.")
-        return f.groupby(['variant', by]).size().unstack(by, fill_value=0)
-
-    def _scales(self, d:pd.DataFrame) -> np.ndarray:
-        "What counts as a full-colour change of each metric: its largest change, but at least twice its regression threshold (10% of the base for sizes and times, 0.02 otherwise), so that tiny changes stay pale."
-        base = self.table.loc[self.base]
-        least = [2 * METRICS[m].threshold if METRICS[m].threshold else 0.1 * abs(base[m]) if METRICS[m].check == 'efficiency' and m != 'sparsity' else 0.02
-                 for m in d.columns]
-        return np.maximum(d.abs().max().fillna(0).to_numpy(), np.nan_to_num(np.array(least, dtype=float), nan=0.02))
-
-    def plot(self, fig=None):
-        "A heat map of the deltas to the base: green better, red worse, each column scaled to its largest change (or a floor)."
-        d = self.deltas().drop(index=self.base)
-        sign = np.array([1 if METRICS[m].higher_is_better else -1 for m in d.columns])
-        good = d.to_numpy() * sign / self._scales(d)
-        fig = draw_on(fig, (1.1 * len(d.columns) + 2, 0.6 * len(d) + 2))
-        ax = fig.subplots()
-        ax.imshow(np.nan_to_num(good), cmap='RdYlGn', vmin=-1, vmax=1, aspect='auto')
-        for (i, j), v in np.ndenumerate(d.to_numpy()):
-            ax.text(j, i, 'n/a' if np.isnan(v) else f"{v:+.3g}", ha='center', va='center', fontsize=7)
-        ax.set_xticks(range(len(d.columns)), d.columns, rotation=40, ha='right', fontsize=8)
-        ax.set_yticks(range(len(d)), d.index)
-        ax.set_title(f"change from {self.base} ({self.split} split); colour: better (green) or worse (red)", fontsize=9)
-        fig.tight_layout()
-        return fig
-
-    def __repr__(self):
-        return (f"CompressionAudit({len(self.table) - 1} variants of {self.base!r} on {self.split}: {len(self.table.columns)} metrics, "
-                f"{len(self.regressions())} regressions, {len(self.forgotten_examples)} forgotten examples, {len(self.skipped)} checks skipped)")
-
-    def _repr_html_(self):
-        e = html.escape
-        parts = [f"<p>{e(repr(self))}</p><ul>" + ''.join(f"<li>{e(s)}</li>" for s in self.summary()) + "</ul>",
-                 self.table.to_html(float_format=lambda v: f'{v:.4g}', escape=True),
-                 png_img(fig_png(self.plot(fig=new_figure())), 'changes from the base')]
-        if len(self.skipped): parts.append("<p>Skipped:</p>" + self.skipped.to_html(index=False, escape=True))
-        if len(self.forgotten_examples): parts.append("<p>Forgotten examples (first 10):</p>" + self.forgotten_examples.head(10).to_html(index=False, escape=True, float_format='%.3f'))
-        return ''.join(parts)
