@@ -4,14 +4,14 @@
 
 # %% ../../nbs/07i_privacy.ipynb #478902fd
 from __future__ import annotations
-import inspect, warnings
+import copy, inspect, warnings
 import torch
 from ..core import CheckpointError, ConfigError, check_number, lazy_import
 from ..models import base_model
 from ..callbacks import Callback
 
 # %% auto #0
-__all__ = ['ACCOUNTANTS', 'dp_problems', 'dp_ready', 'DP']
+__all__ = ['ACCOUNTANTS', 'dp_problems', 'FrozenBatchNorm', 'dp_ready', 'DP']
 
 # %% ../../nbs/07i_privacy.ipynb #22cdbf42
 def _opacus(module:str='opacus'):
@@ -24,12 +24,38 @@ def dp_problems(model) -> list[str]:
     "What in `model` DP-SGD cannot train (empty when nothing), as Opacus's validator sees it."
     was_training = model.training
     model.train()
-    try: return [str(e).split('.')[0] for e in _opacus('opacus.validators').ModuleValidator.validate(model, strict=False)]
+    try: found = [str(e).split('.')[0] for e in _opacus('opacus.validators').ModuleValidator.validate(model, strict=False)]
     finally: model.train(was_training)
+    norms = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d, torch.nn.SyncBatchNorm)
+    frozen = [n for n, m in model.named_modules() if isinstance(m, norms) and not any(p.requires_grad for p in m.parameters())]
+    if frozen:  # Opacus checks trainable layers only; in training mode these mix the examples of a batch and learn from them
+        found.append(f"Frozen BatchNorm layers ({', '.join(frozen[:3])}{', ...' if len(frozen) > 3 else ''}) still normalise each example "
+                     "with its batch and update their running statistics from the private data")
+    return found
+
+class FrozenBatchNorm(torch.nn.Module):
+    "A BatchNorm layer fixed at its running statistics and affine weights: each example on its own, nothing learned."
+    def __init__(self, bn):
+        super().__init__()
+        ones = torch.ones_like(bn.running_mean)
+        self.register_buffer('scale', (bn.weight.detach() if bn.weight is not None else ones) * (bn.running_var + bn.eps).rsqrt())
+        self.register_buffer('shift', (bn.bias.detach() if bn.bias is not None else 0 * ones) - bn.running_mean * self.scale)
+    def forward(self, x):
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        return x * self.scale.view(shape) + self.shift.view(shape)
+
+def _freeze_frozen_norms(model):
+    "Replace, in place, each BatchNorm layer with no trainable weight by a `FrozenBatchNorm` at its running statistics."
+    norms = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d, torch.nn.SyncBatchNorm)
+    for name, m in list(model.named_modules()):
+        if isinstance(m, norms) and m.track_running_stats and not any(p.requires_grad for p in m.parameters()):
+            parent, _, attr = name.rpartition('.')
+            setattr(model.get_submodule(parent) if parent else model, attr, FrozenBatchNorm(m))
+    return model
 
 def dp_ready(model):
-    "A copy of `model` that DP-SGD can train: BatchNorm layers replaced by GroupNorm (Opacus's `ModuleValidator.fix`)."
-    fixed = _opacus('opacus.validators').ModuleValidator.fix(model)
+    "A copy of `model` that DP-SGD can train: frozen BatchNorm layers fixed at their statistics, trainable ones replaced by GroupNorm (Opacus's `ModuleValidator.fix`)."
+    fixed = _opacus('opacus.validators').ModuleValidator.fix(_freeze_frozen_norms(copy.deepcopy(model)))
     left = dp_problems(fixed)
     if left: raise ConfigError("The model has layers DP-SGD cannot train, and they cannot be replaced automatically.", left,
                                "Replace them by layers that treat each example on its own (e.g. LayerNorm or GroupNorm).")
