@@ -2,8 +2,8 @@
 
 Competitors run side by side in one process run, interleaved (the order rotates every repeat), and we report
 medians and paired ratios, because this 2-core machine is shared and noisy. Everything trains in fp32
-(`mixed_precision='no'`). DP runs use SGD with momentum and a large learning rate (`optimizer='sgd'`): with AdamW at
-non-private learning rates DP-SGD stays at chance (see nbs/07i_privacy.ipynb).
+(`mixed_precision='no'`). DP runs use SGD with momentum (`optimizer='sgd'`, learning rates chosen on valid splits):
+with AdamW at non-private learning rates DP-SGD stays at chance (see nbs/07i_privacy.ipynb).
 Sections (see benchmarks/README.md):
   a  step time: DP-SGD step vs non-private step, same (expected) batch size, on the MNIST CNN (dp_ready) and on
      MiniLM + LoRA (reviews); Opacus's own `make_private` on a plain loop beside a plain non-private loop as the
