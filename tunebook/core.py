@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #4ba03a58
 from __future__ import annotations
-import os, sys, json, math, numbers, random, difflib, importlib, tempfile, contextlib, shutil, warnings, hashlib
+import os, re, sys, json, math, numbers, random, difflib, importlib, tempfile, contextlib, shutil, warnings, hashlib
 from pathlib import Path
 
 # %% auto #0
@@ -247,14 +247,20 @@ def _read_json(path:Path) -> dict:
     except (OSError, ValueError): return {}
     return d if isinstance(d, dict) else {}
 
+def _leftover(name:str, known) -> bool:
+    "Whether `name` is what an interrupted tunebook write leaves beside one of the names `known`: a temporary copy."
+    # atomic_write: .NAME.XXXXXXXX.tmp; atomic_dir: .NAME.XXXXXXXX; replace_dir: .NAME.old-PID
+    return any(re.fullmatch(rf'\.{re.escape(k)}\.([a-z0-9_]{{8}}(\.tmp)?|old-\d+)', name) for k in known)
+
 def _output_kind(path:Path) -> str|None:
     "The kind of tunebook output the folder `path` holds ('checkpoint', 'export'), or None (also when other files were added)."
     marker, manifest = _read_json(path/OUTPUT_MARKER), _read_json(path/'manifest.json')
     if marker.get('format', '').startswith('tunebook-'): kind, known = marker['format'].removeprefix('tunebook-'), marker.get('files', [])
     elif manifest.get('format') == 'tunebook-checkpoint': kind, known = 'checkpoint', manifest.get('files', {})  # written before the marker existed
     else: return None
-    extra = {x.name for x in path.iterdir()} - set(known) - {OUTPUT_MARKER, 'manifest.json'}
-    return None if extra else kind
+    known = set(known) | {OUTPUT_MARKER, 'manifest.json'}
+    extra = {x.name for x in path.iterdir()} - known
+    return None if any(not _leftover(x, known) for x in extra) else kind
 
 def _check_parent(p:Path, kind:str):
     "Raise `ConfigError` unless the folder `p` can be created: its nearest existing ancestor is a writable folder."
