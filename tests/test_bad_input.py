@@ -272,7 +272,7 @@ CASES = [
     ('cli: unknown method', lambda: cli('fit', '--data', GOOD_CSV, '--text', 'text', '--label', 'label', '--method', 'prefix'), CLIError, "invalid choice: 'prefix'"),
     ('cli: --lora-r 0', lambda: cli('fit', '--data', GOOD_CSV, '--text', 'text', '--label', 'label', '--lora-r', 0, '--out', TMP/'o5'), CLIError, "rank r must be a positive integer"),
     ('cli: wrong separator', lambda: cli('fit', '--data', SEMI_CSV, '--sep', ',', '--text', 'text', '--label', 'label', '--out', TMP/'o6'), CLIError, "--sep ';'"),
-    ('cli: demo --limit 0', lambda: cli('demo', '--limit', 0, '--out', TMP/'o7', '--no-baseline'), CLIError, "n must be a positive integer"),
+    ('cli: demo --limit 0', lambda: cli('demo', '--limit', 0, '--out', TMP/'o7'), CLIError, "n must be a positive integer"),
     ('cli: demo --out is a file', lambda: cli('demo', '--out', USER_FILE), CLIError, "is an existing file"),
 ]
 

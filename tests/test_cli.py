@@ -19,15 +19,19 @@ def test_assets_lists_every_bundled_asset():
     assert r.returncode == 0, r.stderr
     for name in ('minilm', 'reviews', 'resume', 'hmda', 'mnist', 'digits'): assert name in r.stdout
 
-def test_demo_quick_run_exports_a_loadable_model(tmp_path):
-    "A small demo (40 reviews per split, no baseline) runs end to end, prints its metrics and saves a transformers folder."
-    r = tunebook('demo', '--limit', '40', '--epochs', '1', '--no-baseline', '--out', str(tmp_path/'demo'))
+def test_demo_quick_run_audits_and_writes_the_card(tmp_path):
+    "A small demo (12 reviews per split, 1 epoch) runs the whole recipe: stages, audit table, card, baseline, a loadable model."
+    r = tunebook('demo', '--limit', '12', '--epochs', '1', '--out', str(tmp_path/'demo'))
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
-    assert 'Test metrics' in r.stdout and 'accuracy' in r.stdout and 'Model saved to' in r.stdout
-    assert 'fit' in r.stderr  # the tqdm progress bar
+    assert '[1/4] train: running' in r.stdout and '[4/4] report: done' in r.stdout
+    for metric in ('label_loyalty', 'attack_success', 'explanation_rank_correlation', 'membership_auc', 'size_mb'):
+        assert metric in r.stdout, metric
+    assert 'Model card: ' in r.stdout and (tmp_path/'demo'/'card'/'model_card.html').is_file()
+    assert 'Frozen-feature baseline' in r.stdout and 'frozen-feature baseline (' in r.stdout  # the table and the verdict
     from transformers import AutoModelForSequenceClassification
-    model = AutoModelForSequenceClassification.from_pretrained(tmp_path/'demo')
+    model = AutoModelForSequenceClassification.from_pretrained(tmp_path/'demo'/'model')
     assert model.config.id2label == {0: 'great', 1: 'other'}
+    assert (tmp_path/'demo'/'model'/'README.md').read_text().startswith('---')  # the card, with its metadata
 
 def test_fit_reports_bad_input_without_traceback(tmp_path):
     pd.DataFrame({'text': ['good', 'bad'] * 10, 'label': ['pos', 'neg'] * 10}).to_csv(tmp_path/'d.csv', index=False)
@@ -96,7 +100,8 @@ def test_run_refuses_a_mistyped_key_before_any_work(tmp_path):
     assert r.returncode == 2 and "Did you mean 'max_steps'" in r.stderr and not (tmp_path/'job').exists()
 
 def test_the_example_recipe_reads():
-    "examples/reviews.toml, which the README shows, is a valid recipe (every key known, every value checked)."
+    "examples/reviews.toml, which the README shows, is a valid recipe, and the demo's on 1,000 reviews per split."
     from tunebook.pipeline import read_recipe
+    from tunebook.pipeline import demo_recipe
     r = read_recipe(Path(__file__).resolve().parent.parent/'examples'/'reviews.toml')
-    assert r['model']['name'] == 'minilm' and set(r['compress']) == {'int8', 'pruned'}
+    assert r == demo_recipe(limit=1000) | {'out': 'reviews-job'}  # the demo's recipe on 1,000 reviews per split

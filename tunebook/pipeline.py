@@ -17,10 +17,12 @@ from .compress.quantize import quantize, save_quantized, load_quantized, SCHEMES
 from .compress.prune import magnitude_prune, make_permanent
 from .report import audit, CompressionAudit, AuditSettings, CHECKS
 from .card import model_card
-from .recipes import reviews_task
+from .probe import linear_probe
+from .recipes import reviews_task, baseline_verdict
 
 # %% auto #0
-__all__ = ['STAGES', 'RecipeError', 'check_recipe', 'read_recipe', 'stage_keys', 'RecipeResult', 'run_recipe']
+__all__ = ['STAGES', 'DEMO_CHECKS', 'RecipeError', 'check_recipe', 'read_recipe', 'stage_keys', 'RecipeResult', 'run_recipe',
+           'demo_recipe', 'run_demo']
 
 # %% ../nbs/11a_pipeline.ipynb #17c6d76e
 STAGES = ('train', 'compress', 'audit', 'report')
@@ -194,6 +196,8 @@ class RecipeResult:
     out:Path
     ran:list # the stages that ran (the others were loaded from their cache)
     seconds:dict # stage -> seconds
+    baseline:object=None # the frozen-feature baseline (`linear_probe`), when the job fitted one (`run_demo`)
+    verdict:object=None # whether the fine-tuned model beats it (`BaselineVerdict`)
     def __repr__(self): return f"RecipeResult({self.out}: ran {', '.join(self.ran) or 'nothing'}; {self.audit!r})"
     def _repr_html_(self): return self.audit._repr_html_()
 
@@ -217,8 +221,8 @@ def run_recipe(source, # a .toml file or a dict
     "Fine-tune, compress, audit and report as the recipe says; each stage cached in `out/stages`, re-runs resume."
     recipe = read_recipe(source)
     out = output_dir(out or recipe.get('out', 'tunebook-job'), 'job', overwrite)
+    task, keys = _task(recipe), stage_keys(recipe)  # the data is read and checked before the job's folder is made
     _start_job(out, recipe)
-    task, keys = _task(recipe), stage_keys(recipe)
     stages = {s: _Stage(out/'stages'/s, keys[s]) for s in STAGES}
     ran, seconds, got = [], {}, {}
     steps = {'train': lambda hit: _run_train(recipe, task, stages['train'], hit),
@@ -238,3 +242,35 @@ def run_recipe(source, # a .toml file or a dict
         if not hit: ran.append(s)
         log(f"[{i}/{len(STAGES)}] {s}: done in {seconds[s]:.1f} s")
     return RecipeResult(got['train'], got['compress'], got['audit'], got['report']['model_card'], out, ran, seconds)
+
+# %% ../nbs/11a_pipeline.ipynb #e55abd0e
+DEMO_CHECKS = ('accuracy', 'loyalty', 'robustness', 'explanations', 'membership', 'efficiency')
+
+def demo_recipe(limit:int|None=None, # at most this many reviews per split (None: all)
+                seed:int=0, # seeds the subsample, the head and training
+                epochs:int|None=None) -> dict: # epochs of fine-tuning (None: the default, 2)
+    "The recipe of `tunebook demo`: MiniLM fine-tuned on the bundled reviews, an int8 and a 30%-pruned copy, audited, with a card."
+    data = {'source': 'reviews', 'max_length': 128, 'seed': seed} | ({} if limit is None else {'limit': limit})
+    train = {'method': 'full', 'seed': seed} | ({} if epochs is None else {'epochs': epochs})
+    audit_settings = {'checks': list(DEMO_CHECKS), 'n_attack': 20, 'n_explain': 10, 'n_membership': 500}
+    report = {'name': 'reviews sentiment (MiniLM)', 'language': 'en', 'datasets': ['reviews (bundled with tunebook)'],
+              'intended_use': "Teaching and demonstration: sorting English food-product reviews into 'great' (5 stars) and 'other'.",
+              'out_of_scope': 'Decisions about people or businesses; reviews in other languages or of other kinds of products.',
+              'caveats': ["Trained only on Amazon fine-food reviews; how it does on any other text has not been measured."]}
+    return {'out': 'tunebook-demo', 'model': {'name': 'minilm', 'seed': seed}, 'data': data, 'train': train,
+            'compress': {'int8': {'quantize': 'int8'}, 'pruned': {'prune': 0.3}}, 'audit': audit_settings, 'report': report}
+
+def run_demo(out=None, # the job's folder (default: tunebook-demo)
+             limit:int|None=None, # at most this many reviews per split (None: all)
+             seed:int=0, epochs:int|None=None,
+             baseline:bool=True, # also fit the frozen-feature baseline and say whether fine-tuning beats it
+             overwrite:bool=False, # replace `out` even when it is not a previous tunebook job
+             log=print) -> RecipeResult: # called with one line per stage
+    "Run `demo_recipe` (fine-tune, compress, audit, model card) and, with `baseline`, the frozen-feature baseline."
+    result = run_recipe(demo_recipe(limit, seed, epochs), out, overwrite, log)
+    if baseline:
+        log('baseline: logistic regression on frozen MiniLM features')
+        task = reviews_task(limit, seed)
+        result.baseline = linear_probe(load_model('minilm', task, seed=seed), task)
+        result.verdict = baseline_verdict(result.tuner.evaluate('test'), result.baseline)
+    return result
