@@ -172,7 +172,7 @@ def _text_html(self:AttackViewer) -> str:
             f'<tr><th>adversarial</th><td>{mark_words(r.adversarial, r.changed)}</td></tr></table>'
             f'<p class="tb-attack-summary">label {e(r.label)}: prediction {e(r.before)} → {e(r.after)} '
             f"({'fooled' if r.success else 'not fooled'}); probability of {e(r.label)} {r.path[0]:.3f} → {r.path[-1]:.3f}; "
-            f'{len(r.changed)} of {r.words} words changed, {r.queries} queries</p>' + png_img(fig_png(ax.figure), 'probability path'))
+            f'{len(r.changed)} of {r.words} words read changed, {r.queries} queries</p>' + png_img(fig_png(ax.figure), 'probability path'))
 
 # %% ../nbs/10d_attack_widget.ipynb #c2012452
 @patch

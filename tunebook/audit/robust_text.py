@@ -74,7 +74,7 @@ class _Neighbours:
 @dataclass
 class TextAttackResult:
     "Per-example outcome of a text attack (`word_attack`, `random_attack`)."
-    examples:pd.DataFrame # original, adversarial, label, before, after, success, attacked, queries, words, changed, share, path
+    examples:pd.DataFrame # original, adversarial, label, before, after, success, attacked, queries, words (read by the model), changed, share, path
     method:str
     max_share:float
     seconds:float
@@ -134,11 +134,23 @@ def _candidates(word:str, neighbours, kinds) -> list[str]:
     "Replacements of `word`: embedding neighbours and/or typos."
     return (neighbours(word) if 'embedding' in kinds else []) + (char_edits(word) if 'typo' in kinds else [])
 
+def _words_read(task, text:str, spans) -> int:
+    "How many of the words at `spans` the model reads: the first ones, whose tokens all fit in `task.max_length`."
+    def fits(k):  # do the first k words fit?
+        return k == 0 or len(task.tokenizer(text[:spans[k - 1][1]], verbose=False)['input_ids']) <= task.max_length
+    if fits(len(spans)): return len(spans)
+    lo, hi = 0, len(spans)  # the first lo words fit, the first hi do not
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo
+
 def _attack_one(model, task, text:str, label:int, budget_share:float, neighbours, kinds, batch_size:int, rng, random:bool) -> dict:
     "One example: greedy by importance (or random positions), until the predicted class changes or the budget is spent."
     spans = _words(text)
-    eligible = [i for i, (a, b) in enumerate(spans) if _eligible(text[a:b])]
-    budget = max(1, int(budget_share * len(spans)))
+    read = _words_read(task, text, spans)
+    eligible = [i for i, (a, b) in enumerate(spans[:read]) if _eligible(text[a:b])]
+    budget = max(1, int(budget_share * read))
     first, queries = _class_probs(model, task, [text], batch_size)[0], 1
     p0, fooled = float(first[label]), first.argmax() != label
     if random: order = list(rng.permutation(eligible))
@@ -161,7 +173,7 @@ def _attack_one(model, task, text:str, label:int, budget_share:float, neighbours
         if not random and probs[best, label] >= p: continue  # no candidate helps: leave the word
         current, p, fooled = trials[best], float(probs[best, label]), probs[best].argmax() != label
         changed.append(i); path.append(p)
-    return dict(adversarial=current, queries=queries, words=len(spans), changed=changed, path=path, p_after=p)
+    return dict(adversarial=current, queries=queries, words=read, changed=changed, path=path, p_after=p)
 
 def _check_text_attack(task, max_share, kinds, n_neighbours, batch_size):
     if task.kind != 'text': raise ConfigError("Word attacks need a text task.", task.kind, "Attack a text classifier (for images: attack()).")
@@ -189,7 +201,7 @@ def _run_attack(model, task, examples, method:str, max_share:float, kinds, n_nei
         text, label = split.x[i], int(split.y[i])
         row = dict(original=text, label=names[label], before=names[before.preds[i]], attacked=bool(before.preds[i] == label))
         if row['attacked']: row |= _attack_one(model, task, text, label, max_share, neighbours, kinds, batch_size, rng, method == 'random')
-        else: row |= dict(adversarial=text, queries=0, words=len(_words(text)), changed=[], path=[], p_after=np.nan)
+        else: row |= dict(adversarial=text, queries=0, words=_words_read(task, text, _words(text)), changed=[], path=[], p_after=np.nan)
         rows.append(row)
     frame = pd.DataFrame(rows)
     after = predict(model, task, list(frame.adversarial), batch_size=batch_size).preds  # scored again through the evaluation path
@@ -199,7 +211,7 @@ def _run_attack(model, task, examples, method:str, max_share:float, kinds, n_nei
     return TextAttackResult(frame, method, max_share, time.perf_counter() - t0)
 
 def word_attack(model:nn.Module, task, examples='test', # a split name, a `Split` or texts with labels
-                max_share:float=0.2, # the most words changed, as a share of the text's words
+                max_share:float=0.2, # the most words changed, as a share of the words the model reads (up to `max_length` tokens)
                 kinds=('embedding', 'typo'), # candidates: embedding neighbours, character edits
                 n_neighbours:int=10, max_examples:int=100, batch_size:int=64, seed:int=0, progress:bool=False) -> TextAttackResult:
     "Greedy word substitutions, most important words first, until the prediction changes (offline, from the model's own parts)."
