@@ -64,6 +64,14 @@ class CrossEntropy(Objective):
         w = batch.get('weights') if self.use_weights else None
         return weighted_cross_entropy(logits_of(out), batch['labels'], self._cw, w, self.label_smoothing), out
 
+    def losses(self, model, batch):
+        "Each example's loss, weighted by its class and its own weight, and the outputs (what DP's ghost clipping needs)."
+        out = model(**model_inputs(batch))
+        losses = F.cross_entropy(logits_of(out).float(), batch['labels'], weight=self._cw, reduction='none',
+                                 label_smoothing=self.label_smoothing)
+        w = batch.get('weights') if self.use_weights else None
+        return (losses if w is None else losses * w), out
+
 # %% ../nbs/05b_objectives.ipynb #2a13e4d1
 def _check_teacher(teacher:nn.Module, task):
     "Raise `ConfigError` when the teacher predicts other classes than the task's (count or names)."

@@ -300,13 +300,13 @@ def _make_opt(self:Tuner, params):
 
 @patch
 def _setup_fit(self:Tuner, epochs):
-    "Accelerator, optimizer, loader, schedule and counters for a fresh run; `on_setup` may replace any of them."
+    "Accelerator, optimizer, loader, clipping, schedule and counters for a fresh run; `on_setup` may replace any of them."
     cfg = self.cfg
     self.accelerator = acc = _make_accelerator(cfg)
     params = [p for p in self.model.parameters() if p.requires_grad]
     if not params: raise ConfigError("No parameter of the model is trainable.", str(self.method), "Use Full(), HeadOnly() or LoRA().")
     self.opt = opt = self._make_opt(params)
-    self.train_loader, model = self._loader, self.model
+    self.train_loader, model, self.grad_clip = self._loader, self.model, cfg.grad_clip
     if hasattr(self.objective, 'setup'): self.objective.setup(self)
     self._event('on_setup')
     if self.model is not model and self.opt is opt: self.opt = self._make_opt(self.model.parameters())  # a new model, not its optimizer
@@ -339,7 +339,7 @@ def _run_epoch(self:Tuner):
             acc.backward(self.loss_t)
             if acc.sync_gradients:
                 self._event('on_before_step')
-                if cfg.grad_clip: acc.clip_grad_norm_(self._params, cfg.grad_clip)
+                if self.grad_clip: acc.clip_grad_norm_(self._params, self.grad_clip)
             opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
         self._batch, self.n_seen, n_micro = self._batch + 1, self.n_seen + len(self.batch['labels']), n_micro + 1
         step_loss += self.loss_t.detach()

@@ -71,7 +71,8 @@ class DP(Callback):
                  delta:float=1e-5, # δ: must be below 1 / (training examples)
                  noise_multiplier:float|None=None, # ...or σ itself
                  max_grad_norm:float=1.0, # C: each example's gradient is clipped to this L2 norm
-                 accountant:str='rdp'): # Opacus's accountant: 'rdp', 'prv' or 'gdp'
+                 accountant:str='rdp', # Opacus's accountant: 'rdp', 'prv' or 'gdp'
+                 ghost:bool=False): # ghost clipping: each example's gradient norm without its gradient (two backward passes)
         if (target_epsilon is None) == (noise_multiplier is None):
             raise ConfigError("Give DP either a target ε or a noise multiplier.", f"target_epsilon={target_epsilon}, noise_multiplier={noise_multiplier}",
                               "Use e.g. DP(target_epsilon=3) or DP(noise_multiplier=1.0).")
@@ -80,8 +81,9 @@ class DP(Callback):
         check_number('delta', delta, low=0, high=1, low_open=True, high_open=True, example=1e-5)
         check_number('max_grad_norm', max_grad_norm, low=0, low_open=True, example=1.0)
         if accountant not in ACCOUNTANTS: raise ConfigError("Unknown accountant.", accountant, f"Use one of {list(ACCOUNTANTS)}.")
+        if not isinstance(ghost, bool): raise ConfigError("ghost must be True or False.", repr(ghost), "Use DP(..., ghost=True) for ghost clipping.")
         self.target_epsilon, self.delta, self.noise_multiplier = target_epsilon, delta, noise_multiplier
-        self.max_grad_norm, self.accountant, self.engine, self.hooks = max_grad_norm, accountant, None, None
+        self.max_grad_norm, self.accountant, self.ghost, self.engine, self.hooks = max_grad_norm, accountant, ghost, None, None
 
     @property
     def epsilon(self) -> float:
@@ -106,16 +108,21 @@ class DP(Callback):
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')  # Opacus warns that secure_mode is off (said above)
             self.engine = _opacus().PrivacyEngine(accountant=self.accountant)
-            self.hooks, t.opt, loader = self.engine.make_private(
+            made = self.engine.make_private(
                 module=t.model, optimizer=t.opt, data_loader=t.train_loader(cfg.seed), noise_multiplier=self.noise_multiplier or 0.0,
-                max_grad_norm=self.max_grad_norm, poisson_sampling=False, wrap_model=False)
+                max_grad_norm=self.max_grad_norm, poisson_sampling=False, wrap_model=False, grad_sample_mode='ghost' if self.ghost else 'hooks')
+        self.hooks, t.opt, loader = made[0], made[1], made[-1]  # ghost mode also returns a criterion: the objective's losses stand for it
+        if self.ghost: self._objective, t.objective = t.objective, _GhostLoss(t.objective, self)
+        t.grad_clip = None  # each example is clipped to C; clipping their sum as well would shrink it before the noise is added
         self.optimizer, self.sample_rate, self._resumed = t.opt, 1 / len(loader), False
         self._positions = 'position_ids' in inspect.signature(base_model(t.model).forward).parameters
 
     def on_batch_start(self):
         "Give text models one row of position ids per example: Opacus needs every embedding lookup per example."
         b = self.tuner.batch
-        if self._positions and 'input_ids' in b: b['position_ids'] = torch.arange(b['input_ids'].shape[1], device=b['input_ids'].device).expand_as(b['input_ids'])
+        if not (self._positions and 'input_ids' in b): return
+        ids = b['input_ids']  # contiguous rows: ghost clipping's embedding norms view them flat
+        b['position_ids'] = torch.arange(ids.shape[1], device=ids.device).expand_as(ids).contiguous()
 
     def _check_run(self, t, n:int):
         "Refuse what this DP-SGD cannot do, before any work."
@@ -125,6 +132,9 @@ class DP(Callback):
                                                     "Use grad_accum=1 and a larger batch_size (the expected batch size).")
         if t.accelerator.num_processes > 1: raise ConfigError("DP-SGD runs on one process here.", f"{t.accelerator.num_processes} processes",
                                                               "Run the private training on one device.")
+        if self.ghost and not callable(getattr(t.objective, 'losses', None)):
+            raise ConfigError("Ghost clipping needs each example's loss, and this objective gives only the batch's.", type(t.objective).__name__,
+                              "Use the default objective (CrossEntropy), or DP(ghost=False).")
 
     def state_dict(self) -> dict:
         "What a checkpoint keeps: the accountant's history, σ and the sample rate."
@@ -164,9 +174,10 @@ class DP(Callback):
                                               sample_rate=self.sample_rate, steps=steps, accountant=self.accountant)
 
     def _detach(self):
-        "Remove Opacus's hooks from the model and restore the warning filters."
+        "Remove Opacus's hooks from the model, give the Tuner its objective back and restore the warning filters."
         if self.hooks is None: return
         self.hooks.cleanup()
+        if self.ghost: self.tuner.objective = self._objective
         self._quiet.__exit__(None, None, None)
         self.hooks = None
 
@@ -175,4 +186,14 @@ class DP(Callback):
     def on_fit_error(self): self._detach()
     def __repr__(self):
         how = f"target ε={self.target_epsilon:g}" if self.target_epsilon is not None else f"σ={self.noise_multiplier:g}"
-        return f"DP({how}, δ={self.delta:g}, C={self.max_grad_norm:g}, {self.accountant}; ε spent {self.epsilon:.3f})"
+        ghost = ', ghost clipping' if self.ghost else ''
+        return f"DP({how}, δ={self.delta:g}, C={self.max_grad_norm:g}, {self.accountant}{ghost}; ε spent {self.epsilon:.3f})"
+
+class _GhostLoss:
+    "The Tuner's objective under ghost clipping: its per-example losses, whose backward clips each example (Opacus's two passes)."
+    def __init__(self, objective, dp:DP): self.objective, self.dp = objective, dp
+    def __call__(self, model, batch):
+        losses, out = self.objective.losses(model, batch)
+        tensor = _opacus('opacus.utils.fast_gradient_clipping_utils').DPTensorFastGradientClipping
+        return tensor(self.dp.hooks, self.dp.optimizer, losses, 'mean'), out
+    def __repr__(self): return repr(self.objective)
