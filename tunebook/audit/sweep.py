@@ -111,6 +111,7 @@ def plan_sweep(make_model, # task -> a fresh, untrained model (called once per r
                epsilons=EPSILONS, # target ε of each run (None: the non-private run)...
                noise_multipliers=None, # ...or σ of each run instead (None: the non-private run)
                delta:float=1e-5, max_grad_norm:float=1.0, accountant:str='rdp', # `DP`'s δ, clipping norm and accountant
+               ghost:bool=False, # `DP`'s ghost clipping
                private:dict|None=None, # `Tuner` settings of the private runs, over `PRIVATE` (optimizer='sgd', lr=0.5)
                non_private:dict|None=None, # `Tuner` settings of the non-private run (default: the Tuner's, AdamW)
                method=None, # the `Method` of every run (default: `Full()`)
@@ -127,14 +128,14 @@ def plan_sweep(make_model, # task -> a fresh, untrained model (called once per r
     if not isinstance(fix_model, bool): raise ConfigError("fix_model must be True or False.", repr(fix_model), "Pass fix_model=True.")
     priv, plain = _settings(private, non_private, tuner_kwargs)
     _check_split(task, split, n, n_boot)
-    DP(noise_multiplier=1.0, delta=delta, max_grad_norm=max_grad_norm, accountant=accountant)  # δ, the norm and the accountant fail now
+    dp = dict(delta=delta, max_grad_norm=max_grad_norm, accountant=accountant, ghost=ghost)
+    DP(noise_multiplier=1.0, **dp)  # δ, the norm, the accountant and ghost fail now
     if delta >= 1 / len(task.train): raise ConfigError("δ must be below 1 / (number of training examples), or one example may leak outright.",
                                                        f"delta={delta:g} with {len(task.train)} examples", f"Use e.g. delta={0.1 / len(task.train):.1e}.")
     symbol = _KINDS[kind][2]
     runs = [SweepRun(_run_name(symbol, v), v if kind == 'epsilon' else None, v if kind == 'sigma' else None, priv if v is not None else plain)
             for v in levels]
-    return SweepPlan(runs, dict(delta=delta, max_grad_norm=max_grad_norm, accountant=accountant), Method.named(method or Full()),
-                     split, n, n_boot, seed, fix_model)
+    return SweepPlan(runs, dp, Method.named(method or Full()), split, n, n_boot, seed, fix_model)
 
 # %% ../../nbs/07j_sweep.ipynb #2373106b
 class _Share(Callback):
