@@ -10,7 +10,7 @@ Targets (issue "Adversarial robustness"): adversarial training raises robust acc
 
 With --text, also the word attack on the reviews MiniLM (fine-tuned as in the explanation tutorial: 800
 training reviews of 64 tokens, 2 epochs), for each seed: `word_attack` and `random_attack` with the same budget
-(at most 20% of a review's words) on up to --text-examples test reviews the model classifies correctly.
+(at most 20% of the words the model reads) on up to --text-examples test reviews the model classifies correctly.
 Targets: the word attack succeeds on >= 80% of them, and at least 3x as often as the random baseline.
 The same MiniLM is also fine-tuned with `EmbeddingAdversarialTraining` (FreeLB-style, radius --text-eps of each
 review's embedding norm, 3 ascent steps) and attacked the same way: its clean test accuracy and the word
