@@ -23,7 +23,7 @@ from tunebook.audit.robust import attack, corruption_accuracy
 from tunebook.audit.robust_text import word_attack, noise_accuracy, EmbeddingAdversarialTraining
 from tunebook.audit.pii import scan_pii, redact_pii
 from tunebook.audit.membership import membership_audit
-from tunebook.audit.privacy import DP
+from tunebook.audit.privacy import DP, dp_ready
 from tunebook.attack_widget import AttackViewer
 from tunebook.secure import Key
 from tunebook.audit.sweep import privacy_sweep
@@ -235,6 +235,7 @@ CASES = [
     ('scan_pii: one string', lambda: scan_pii('call me'), ConfigError, "a list of texts"),
     ('DP: neither ε nor σ', lambda: DP(), ConfigError, "either a target ε or a noise multiplier"),
     ('DP: δ of 1/n or more', lambda: tuner(max_steps=2, callbacks=[DP(target_epsilon=3, delta=0.1)]).fit(), ConfigError, "δ must be below"),
+    ('dp_ready: a BatchNorm treatment misspelt', lambda: dp_ready(MODEL, batchnorm='freeze'), ConfigError, "Did you mean 'frozen'"),
     ('DP: ghost is not a bool', lambda: DP(target_epsilon=3, ghost='yes'), ConfigError, "ghost must be True or False"),
     ('DP: ghost clipping with an objective of the batch only', lambda: tuner(max_steps=2, objective=lambda m, b: CrossEntropy()(m, b),
         callbacks=[DP(noise_multiplier=1.0, delta=1e-3, ghost=True)]).fit(), ConfigError, "needs each example's loss"),

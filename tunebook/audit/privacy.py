@@ -6,12 +6,12 @@
 from __future__ import annotations
 import copy, inspect, warnings
 import torch
-from ..core import CheckpointError, ConfigError, check_number, lazy_import
+from ..core import CheckpointError, ConfigError, check_choices, check_number, lazy_import
 from ..models import base_model
 from ..callbacks import Callback
 
 # %% auto #0
-__all__ = ['ACCOUNTANTS', 'dp_problems', 'FrozenBatchNorm', 'dp_ready', 'DP']
+__all__ = ['BATCHNORM', 'ACCOUNTANTS', 'dp_problems', 'FrozenBatchNorm', 'dp_ready', 'DP']
 
 # %% ../../nbs/07i_privacy.ipynb #22cdbf42
 def _opacus(module:str='opacus'):
@@ -20,14 +20,15 @@ def _opacus(module:str='opacus'):
         warnings.simplefilter('ignore')
         return lazy_import(module, 'opacus', 'DP-SGD')
 
+_NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d, torch.nn.SyncBatchNorm)
+
 def dp_problems(model) -> list[str]:
     "What in `model` DP-SGD cannot train (empty when nothing), as Opacus's validator sees it."
     was_training = model.training
     model.train()
     try: found = [str(e).split('.')[0] for e in _opacus('opacus.validators').ModuleValidator.validate(model, strict=False)]
     finally: model.train(was_training)
-    norms = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d, torch.nn.SyncBatchNorm)
-    frozen = [n for n, m in model.named_modules() if isinstance(m, norms) and not any(p.requires_grad for p in m.parameters())]
+    frozen = [n for n, m in model.named_modules() if isinstance(m, _NORMS) and not any(p.requires_grad for p in m.parameters())]
     if frozen:  # Opacus checks trainable layers only; in training mode these mix the examples of a batch and learn from them
         found.append(f"Frozen BatchNorm layers ({', '.join(frozen[:3])}{', ...' if len(frozen) > 3 else ''}) still normalise each example "
                      "with its batch and update their running statistics from the private data")
@@ -46,16 +47,23 @@ class FrozenBatchNorm(torch.nn.Module):
 
 def _freeze_frozen_norms(model):
     "Replace, in place, each BatchNorm layer with no trainable weight by a `FrozenBatchNorm` at its running statistics."
-    norms = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d, torch.nn.SyncBatchNorm)
     for name, m in list(model.named_modules()):
-        if isinstance(m, norms) and m.track_running_stats and not any(p.requires_grad for p in m.parameters()):
+        if isinstance(m, _NORMS) and m.track_running_stats and not any(p.requires_grad for p in m.parameters()):
             parent, _, attr = name.rpartition('.')
             setattr(model.get_submodule(parent) if parent else model, attr, FrozenBatchNorm(m))
     return model
 
-def dp_ready(model):
-    "A copy of `model` that DP-SGD can train: frozen BatchNorm layers fixed at their statistics, trainable ones replaced by GroupNorm (Opacus's `ModuleValidator.fix`)."
-    fixed = _opacus('opacus.validators').ModuleValidator.fix(_freeze_frozen_norms(copy.deepcopy(model)))
+BATCHNORM = ('groupnorm', 'frozen')
+
+def dp_ready(model,
+             batchnorm:str='groupnorm'): # trainable BatchNorm layers: 'groupnorm' (fresh, trained) or 'frozen' (kept at their statistics)
+    "A copy of `model` that DP-SGD can train: BatchNorm layers become `FrozenBatchNorm` (frozen ones, or all) or GroupNorm (Opacus's `ModuleValidator.fix`)."
+    batchnorm, = check_choices('BatchNorm treatment', batchnorm, BATCHNORM)
+    fixed = copy.deepcopy(model)
+    if batchnorm == 'frozen':
+        for m in fixed.modules():
+            if isinstance(m, _NORMS): m.requires_grad_(False)
+    fixed = _opacus('opacus.validators').ModuleValidator.fix(_freeze_frozen_norms(fixed))
     left = dp_problems(fixed)
     if left: raise ConfigError("The model has layers DP-SGD cannot train, and they cannot be replaced automatically.", left,
                                "Replace them by layers that treat each example on its own (e.g. LayerNorm or GroupNorm).")
@@ -98,7 +106,8 @@ class DP(Callback):
         self._check_run(t, n)
         problems = dp_problems(t.model)
         if problems: raise ConfigError("DP-SGD cannot train this model as it is.", problems,
-                                       "Train dp_ready(model) instead (BatchNorm becomes GroupNorm), or replace those layers.")
+                                       "Train dp_ready(model) instead (BatchNorm becomes GroupNorm, or with batchnorm='frozen' keeps its "
+                                       "statistics), or replace those layers.")
         cfg, task = t.cfg, t.task
         t.train_loader = lambda seed: task.dataloader('train', batch_size=cfg.batch_size, poisson=True, seed=seed, num_workers=cfg.num_workers)
         t.model.train()  # Opacus checks the model in training mode (as fit will put it)
