@@ -121,7 +121,8 @@ class DP(Callback):
                 module=t.model, optimizer=t.opt, data_loader=t.train_loader(cfg.seed), noise_multiplier=self.noise_multiplier or 0.0,
                 max_grad_norm=self.max_grad_norm, poisson_sampling=False, wrap_model=False, grad_sample_mode='ghost' if self.ghost else 'hooks')
         self.hooks, t.opt, loader = made[0], made[1], made[-1]  # ghost mode also returns a criterion: the objective's losses stand for it
-        if self.ghost: self._objective, t.objective = t.objective, _GhostLoss(t.objective, self)
+        self._objective = t.objective  # given back at the end of the run
+        if callable(getattr(t.objective, 'losses', None)): t.objective = _PerExampleLoss(t.objective, self)
         t.grad_clip = None  # each example is clipped to C; clipping their sum as well would shrink it before the noise is added
         self.optimizer, self.sample_rate, self._resumed = t.opt, 1 / len(loader), False
         self._positions = 'position_ids' in inspect.signature(base_model(t.model).forward).parameters
@@ -186,7 +187,7 @@ class DP(Callback):
         "Remove Opacus's hooks from the model, give the Tuner its objective back and restore the warning filters."
         if self.hooks is None: return
         self.hooks.cleanup()
-        if self.ghost: self.tuner.objective = self._objective
+        self.tuner.objective = self._objective
         self._quiet.__exit__(None, None, None)
         self.hooks = None
 
@@ -198,11 +199,12 @@ class DP(Callback):
         ghost = ', ghost clipping' if self.ghost else ''
         return f"DP({how}, δ={self.delta:g}, C={self.max_grad_norm:g}, {self.accountant}{ghost}; ε spent {self.epsilon:.3f})"
 
-class _GhostLoss:
-    "The Tuner's objective under ghost clipping: its per-example losses, whose backward clips each example (Opacus's two passes)."
+class _PerExampleLoss:
+    "The objective of a private run: the plain mean of its per-example losses, so that no example scales another's gradient."
     def __init__(self, objective, dp:DP): self.objective, self.dp = objective, dp
     def __call__(self, model, batch):
         losses, out = self.objective.losses(model, batch)
+        if not self.dp.ghost: return losses.mean(), out
         tensor = _opacus('opacus.utils.fast_gradient_clipping_utils').DPTensorFastGradientClipping
-        return tensor(self.dp.hooks, self.dp.optimizer, losses, 'mean'), out
+        return tensor(self.dp.hooks, self.dp.optimizer, losses, 'mean'), out  # its backward: Opacus's two passes
     def __repr__(self): return repr(self.objective)
