@@ -71,6 +71,7 @@ def dp_ready(model,
 
 # %% ../../nbs/07i_privacy.ipynb #b4f56e2d
 ACCOUNTANTS = ('rdp', 'prv', 'gdp')
+_NOT_TIGHTEST = 'Optimal order is the (largest|smallest) alpha'  # the RDP accountant's note: its bound is valid, if not the tightest
 
 class DP(Callback):
     "DP-SGD through Opacus: Poisson batches, per-example clipping, Gaussian noise, and the (ε, δ) spent."
@@ -98,7 +99,7 @@ class DP(Callback):
         "The ε spent so far (at this callback's δ), by the accountant."
         if self.engine is None or not self.engine.accountant.history: return 0.0
         with warnings.catch_warnings():
-            warnings.filterwarnings('ignore', message='Optimal order is the largest alpha')  # the bound is valid, if not the tightest
+            warnings.filterwarnings('ignore', message=_NOT_TIGHTEST)
             return float(self.engine.get_epsilon(self.delta))
 
     def on_setup(self):
@@ -179,7 +180,7 @@ class DP(Callback):
         "The σ that spends exactly the target ε in `steps` steps at this sample rate (Opacus's search)."
         utils = _opacus('opacus.accountants.utils')
         with warnings.catch_warnings():
-            warnings.filterwarnings('ignore', message='Optimal order is the largest alpha')  # the bound is valid, if not the tightest
+            warnings.filterwarnings('ignore', message=_NOT_TIGHTEST)
             return utils.get_noise_multiplier(target_epsilon=self.target_epsilon, target_delta=self.delta,
                                               sample_rate=self.sample_rate, steps=steps, accountant=self.accountant)
 
