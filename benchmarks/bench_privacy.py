@@ -105,11 +105,11 @@ def cnn_step_task(n:int=10000):
 # ---------------------------------------------------------------------------------------------------------------
 # Models and loops
 # ---------------------------------------------------------------------------------------------------------------
-def cnn(task, pretrained:bool, seed:int=0):
-    "The bundled MNIST CNN (pretrained, or fresh weights from `seed`) made DP-ready: BatchNorm -> GroupNorm (`dp_ready`)."
+def cnn(task, pretrained:bool, seed:int=0, batchnorm:str='groupnorm'):
+    "The bundled MNIST CNN (pretrained, or fresh weights from `seed`) made DP-ready (`dp_ready`: BatchNorm -> GroupNorm, or 'frozen')."
     from tunebook.models import load_model
     from tunebook.audit.privacy import dp_ready
-    return dp_ready(load_model('mnist-cnn', task, pretrained=pretrained, seed=seed))
+    return dp_ready(load_model('mnist-cnn', task, pretrained=pretrained, seed=seed), batchnorm=batchnorm)
 
 @functools.lru_cache(maxsize=1)
 def _steps_class():
@@ -306,8 +306,7 @@ def section_a(cfg, R) -> list:
                                 target='info (issue: 2.34 on a tiny CNN)', status='info'))
         r = ratios['tunebook DP ghost / tunebook'][0]
         summary.append(dict(section='a', metric=f'{name}: DP step with ghost clipping / non-private step', value=r, target='info', status='info'))
-        for n in ('tunebook DP', 'tunebook DP ghost'):
-            if not mem: break
+        for n in ('tunebook DP', 'tunebook DP ghost') if mem else ():
             g = mem[n]['growth_mib'] / max(mem['tunebook']['growth_mib'], 1e-9)
             summary.append(dict(section='a', metric=f'{name}: {n} / non-private training RSS growth', value=g, target='info', status='info'))
         res[name] = dict(steps=steps, warm=warm, batch_size=bs, times={k: [list(x) for x in v] for k, v in times.items()}, rows=rows,
@@ -337,12 +336,6 @@ def b_mnist(cfg, res:dict) -> list:
     res['mnist'] = dict(sizes={s: len(v) for s, v in task.splits.items()}, recipes=dict(non_private=rn, dp=rd), runs=runs, gap_points=gap)
     return summary
 
-def frozen_bn_cnn(task):
-    "The pretrained CNN made DP-ready with its BatchNorm layers kept at their pretrained statistics (`batchnorm='frozen'`)."
-    from tunebook.models import load_model
-    from tunebook.audit.privacy import dp_ready
-    return dp_ready(load_model('mnist-cnn', task), batchnorm='frozen')
-
 def b_digits(cfg, res:dict) -> list:
     "Digits, public pretraining (MNIST) then private fine-tuning at eps 3, against non-private fine-tuning."
     from tunebook.models import load_model
@@ -353,7 +346,7 @@ def b_digits(cfg, res:dict) -> list:
     arms = {'non-private, original (BatchNorm)': (lambda t: load_model('mnist-cnn', t), rn),
             'non-private, dp_ready': (lambda t: cnn(t, True), rn),
             'DP eps=3, dp_ready': (lambda t: cnn(t, True), rd),
-            'DP eps=3, BatchNorm frozen': (frozen_bn_cnn, rf)}
+            'DP eps=3, BatchNorm frozen': (lambda t: cnn(t, True, batchnorm='frozen'), rf)}
     runs = {n: [] for n in arms}
     for seed in range(cfg.seeds):
         t = digits_task(seed)
@@ -490,6 +483,12 @@ def section_d(cfg, R) -> list:
 SECTIONS = {'a': section_a, 'b': section_b, 'c': section_c, 'd': section_d}  # d last: it checks the DP runs of the others
 
 # ---------------------------------------------------------------------------------------------------------------
+def subset(p, value:str, allowed, what:str) -> list:
+    "The comma-separated names of `value`, each one of `allowed` (else an argparse error naming `what`)."
+    names = [s.strip() for s in value.split(',') if s.strip()]
+    if bad := [s for s in names if s not in allowed]: p.error(f"unknown {what} {bad}; use a subset of {','.join(allowed)}")
+    return names
+
 def parse(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--quick', action='store_true', help='few steps, small subsamples, 1 seed: a few minutes')
@@ -509,8 +508,8 @@ def parse(argv=None):
     cfg.repeats = cfg.repeats or (2 if q else 5)
     every = ['tunebook', 'tunebook DP', 'tunebook DP ghost', 'plain loop', 'Opacus make_private']
     a_models = [('cnn', 6 if q else 12, 2, every), ('minilm', 3 if q else 6, 1, every[:3]), ('minilm-full', 3 if q else 6, 1, every[:3])]
-    if bad := set(cfg.a_models.split(',')) - {m[0] for m in a_models}: p.error(f"unknown model(s) of a {sorted(bad)}; use a subset of cnn,minilm,minilm-full")
-    cfg.a_models = [m for m in a_models if m[0] in cfg.a_models.split(',')]  # (model, steps, warm-up, runners)
+    names = subset(p, cfg.a_models, [m[0] for m in a_models], 'model(s) of a')
+    cfg.a_models = [m for m in a_models if m[0] in names]  # (model, steps, warm-up, runners)
     cfg.mem_steps = 3 if q else 5
     cfg.mnist_sizes = dict(train=2000, valid=1000, test=2000) if q else dict(train=10000, valid=2000, test=10000)
     cfg.mnist_epochs = dict(epochs=1) if q else {}
@@ -520,10 +519,8 @@ def parse(argv=None):
     cfg.reviews_epochs = {}
     cfg.member_sizes = dict(train=200, valid=200, test=200) if q else dict(train=500, valid=1000, test=500)
     cfg.member_epochs = dict(epochs=20) if q else {}
-    cfg.sections = [s.strip() for s in cfg.sections.split(',') if s.strip()]
-    if bad := [s for s in cfg.sections if s not in SECTIONS]: p.error(f"unknown section(s) {bad}; use a subset of a,b,c,d")
-    cfg.b_parts = [s.strip() for s in cfg.b_parts.split(',') if s.strip()]
-    if bad := [s for s in cfg.b_parts if s not in B_PARTS]: p.error(f"unknown part(s) of b {bad}; use a subset of {','.join(B_PARTS)}")
+    cfg.sections = subset(p, cfg.sections, list(SECTIONS), 'section(s)')
+    cfg.b_parts = subset(p, cfg.b_parts, list(B_PARTS), 'part(s) of b')
     return cfg
 
 def git_state() -> dict:
